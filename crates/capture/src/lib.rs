@@ -1,0 +1,1 @@
+//! Frame ring, frame sources and image settings of the ipcam camera stack.

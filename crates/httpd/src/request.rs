@@ -1,0 +1,362 @@
+//! Requests as handlers see them, and the parsing that produces them.
+//!
+//! Parsing is deliberately strict about structure (a malformed head closes the connection)
+//! and lenient about the habits of old camera clients: absolute-form targets such as
+//! `GET http://camera/image.jpg`, form bodies posted without a `Content-Type`, blank
+//! parameters from a trailing `&`.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use percent_encoding::percent_decode;
+
+use crate::server::Deferral;
+
+/// HTTP methods the server accepts; anything else is answered with `400`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `HEAD`: handled like `GET`, the server sends no body.
+    Head,
+    /// `POST` with a form body.
+    Post,
+}
+
+/// The HTTP version of a request; the response is sent with the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: one request per connection.
+    Http10,
+    /// HTTP/1.1: keep-alive and pipelining.
+    Http11,
+}
+
+impl Version {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// User name and password from an `Authorization: Basic` header.
+///
+/// `Debug` hides the password so that credentials never reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user id.
+    pub user: String,
+    /// The password, as sent.
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// One parsed request, handed to the [`Handler`](crate::Handler).
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path without query, e.g. `/image.jpg` (absolute-form targets are reduced to it).
+    pub path: String,
+    /// The protocol version of the request.
+    pub version: Version,
+    /// Parameters of the query string, then of the form body, percent-decoded, in order.
+    pub params: Vec<(String, String)>,
+    /// Basic credentials, if the client sent them.
+    pub credentials: Option<Credentials>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The `If-None-Match` header, for handlers that serve cacheable content.
+    pub if_none_match: Option<String>,
+    pub(crate) deferral: Deferral,
+}
+
+impl Request {
+    /// The value of the first parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request carries parameters, i.e. whether it is a "set" in the spec's sense.
+    pub fn has_params(&self) -> bool {
+        !self.params.is_empty()
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("params", &self.params.len())
+            .field("user", &self.credentials.as_ref().map(|c| &c.user))
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+/// Why a request was refused before reaching the handler; the text is the `400` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadRequest(pub &'static str);
+
+/// The head of a request, owned, once the whole head has arrived.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub method: Method,
+    pub version: Version,
+    pub path: String,
+    pub query: String,
+    pub content_length: usize,
+    pub body_is_form: bool,
+    pub credentials: Option<Credentials>,
+    pub wants_close: bool,
+    pub if_none_match: Option<String>,
+}
+
+/// Most headers a request may carry; more is an attack or a broken client.
+const MAX_HEADERS: usize = 48;
+
+/// Parses a request head from the start of `buf`.
+///
+/// Returns `Ok(None)` while the head is incomplete, else the head and its length in bytes.
+pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, usize)>, BadRequest> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let head_len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(BadRequest("too many headers")),
+        Err(_) => return Err(BadRequest("malformed request head")),
+    };
+    let method = match parsed.method {
+        Some("GET") => Method::Get,
+        Some("HEAD") => Method::Head,
+        Some("POST") => Method::Post,
+        _ => return Err(BadRequest("unsupported method")),
+    };
+    let version = match parsed.version {
+        Some(0) => Version::Http10,
+        _ => Version::Http11,
+    };
+    let (path, query) = split_target(parsed.path.unwrap_or("/"))?;
+    let mut head = Head {
+        method,
+        version,
+        path,
+        query,
+        content_length: 0,
+        body_is_form: true,
+        credentials: None,
+        wants_close: version == Version::Http10,
+        if_none_match: None,
+    };
+    for header in parsed.headers.iter() {
+        apply_header(&mut head, header.name, header.value, max_body)?;
+    }
+    Ok(Some((head, head_len)))
+}
+
+fn apply_header(
+    head: &mut Head,
+    name: &str,
+    value: &[u8],
+    max_body: usize,
+) -> Result<(), BadRequest> {
+    let text = || std::str::from_utf8(value).map(str::trim);
+    if name.eq_ignore_ascii_case("content-length") {
+        let length: usize = text()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or(BadRequest("invalid Content-Length"))?;
+        if length > max_body {
+            return Err(BadRequest("request body too large"));
+        }
+        head.content_length = length;
+    } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        return Err(BadRequest("chunked request bodies are not supported"));
+    } else if name.eq_ignore_ascii_case("connection") {
+        if let Ok(v) = text() {
+            if v.eq_ignore_ascii_case("close") {
+                head.wants_close = true;
+            }
+        }
+    } else if name.eq_ignore_ascii_case("content-type") {
+        let v = text().unwrap_or("");
+        head.body_is_form = !v.to_ascii_lowercase().starts_with("multipart/");
+    } else if name.eq_ignore_ascii_case("authorization") {
+        head.credentials = parse_basic(value)?;
+    } else if name.eq_ignore_ascii_case("if-none-match") {
+        head.if_none_match = text().ok().map(str::to_owned);
+    }
+    Ok(())
+}
+
+/// Splits a request target into path and raw query; absolute-form (`http://host/p?q`) is
+/// accepted because the spec's own examples use it.
+fn split_target(target: &str) -> Result<(String, String), BadRequest> {
+    let origin = match target.find("://") {
+        Some(scheme_end) if !target.starts_with('/') => {
+            let after_authority = &target[scheme_end + 3..];
+            match after_authority.find('/') {
+                Some(slash) => &after_authority[slash..],
+                None => "/",
+            }
+        }
+        _ => target,
+    };
+    if !origin.starts_with('/') {
+        return Err(BadRequest("request target must be a path"));
+    }
+    let (path, query) = origin.split_once('?').unwrap_or((origin, ""));
+    Ok((path.to_owned(), query.to_owned()))
+}
+
+/// Decodes `Basic <base64(user:password)>`; other schemes are ignored (no credentials).
+fn parse_basic(value: &[u8]) -> Result<Option<Credentials>, BadRequest> {
+    const MALFORMED: BadRequest = BadRequest("malformed Authorization header");
+    let value = std::str::from_utf8(value).map_err(|_| MALFORMED)?.trim();
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| MALFORMED)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| MALFORMED)?;
+    let (user, password) = decoded.split_once(':').ok_or(MALFORMED)?;
+    Ok(Some(Credentials {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    }))
+}
+
+/// Decodes `a=1&b=x%20y` into pairs, appending to `out`.
+///
+/// Names are trimmed (some clients copy the spec's `UserName =` literally) and must then be
+/// `[A-Za-z0-9_]`; empty pieces (`a=1&&b=2`, a trailing `&`) are skipped.
+pub(crate) fn parse_params(raw: &[u8], out: &mut Vec<(String, String)>) -> Result<(), BadRequest> {
+    for piece in raw.split(|&b| b == b'&') {
+        if piece.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let (name, value) = match piece.iter().position(|&b| b == b'=') {
+            Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+            None => (piece, &b""[..]),
+        };
+        let name = decode_component(name)?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(BadRequest(
+                "parameter names may only contain letters, digits and _",
+            ));
+        }
+        out.push((name.to_owned(), decode_component(value)?));
+    }
+    Ok(())
+}
+
+fn decode_component(raw: &[u8]) -> Result<String, BadRequest> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| BadRequest("parameter is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(raw: &str) -> Result<Vec<(String, String)>, BadRequest> {
+        let mut out = Vec::new();
+        parse_params(raw.as_bytes(), &mut out).map(|()| out)
+    }
+
+    fn pair(n: &str, v: &str) -> (String, String) {
+        (n.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn params_are_percent_and_plus_decoded_in_order() {
+        assert_eq!(
+            params("CameraName=Front%20door&Location=a+b&Empty=").unwrap(),
+            vec![
+                pair("CameraName", "Front door"),
+                pair("Location", "a b"),
+                pair("Empty", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_pieces_are_skipped_and_names_trimmed() {
+        assert_eq!(
+            params("&a=1&&UserName%20=bob&").unwrap(),
+            vec![pair("a", "1"), pair("UserName", "bob")]
+        );
+    }
+
+    #[test]
+    fn bad_names_and_bad_utf8_are_refused() {
+        assert!(params("a-b=1").is_err());
+        assert!(params("=1").is_err());
+        assert!(params("a=%FF").is_err());
+    }
+
+    #[test]
+    fn absolute_form_targets_reduce_to_the_path() {
+        let (path, query) = split_target("http://192.168.0.20/image.cgi?a=1").unwrap();
+        assert_eq!((path.as_str(), query.as_str()), ("/image.cgi", "a=1"));
+        assert_eq!(split_target("http://cam").unwrap().0, "/");
+        assert!(split_target("image.jpg").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_decode_and_keep_colons_in_passwords() {
+        let creds = parse_basic(b"Basic YWRtaW46YTpi").unwrap().unwrap();
+        assert_eq!(
+            (creds.user.as_str(), creds.password.as_str()),
+            ("admin", "a:b")
+        );
+        assert_eq!(parse_basic(b"Digest abc").unwrap(), None);
+        assert!(parse_basic(b"Basic !!!").is_err());
+        assert!(!format!("{creds:?}").contains("a:b"));
+    }
+
+    #[test]
+    fn head_parsing_reports_incomplete_and_limits() {
+        assert!(parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n", 10)
+            .unwrap()
+            .is_none());
+        let (head, len) = parse_head(b"POST /x HTTP/1.0\r\nContent-Length: 5\r\n\r\nab", 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (head.content_length, head.version, len),
+            (5, Version::Http10, 39)
+        );
+        assert!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10).is_err());
+        assert!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 10).is_err());
+        assert!(parse_head(b"PUT / HTTP/1.1\r\n\r\n", 10).is_err());
+        assert!(parse_head(b"\x00\x01garbage\r\n\r\n", 10).is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! Live streams: one publisher, many connections, no copies and no queues.
+//!
+//! A [`Broadcast`] holds only the newest chunk. Publishing replaces it and wakes the event
+//! loop; each streaming connection then takes a reference to the newest chunk whenever it has
+//! finished writing the previous one. A client that reads slowly therefore skips chunks
+//! instead of growing a queue, never slows the others, and pins at most the one chunk it is
+//! writing (the idea of ustreamer's refcounted frame slots).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use mio::Waker;
+
+/// A unit of a stream: up to three byte slices sent back to back with one vectored write,
+/// e.g. a multipart part header, a JPEG and its trailer. Cloning must be cheap (a refcount).
+pub trait Chunk: Clone + Send + Sync + 'static {
+    /// The slices, in order; any may be empty.
+    fn segments(&self) -> [&[u8]; 3];
+}
+
+/// Delivery figures of one streaming connection, updated by the server, readable anywhere
+/// (e.g. by an "active users" page).
+#[derive(Debug)]
+pub struct StreamStats {
+    started: Instant,
+    chunks_sent: AtomicU64,
+}
+
+impl StreamStats {
+    /// Fresh figures for a stream starting now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(StreamStats {
+            started: Instant::now(),
+            chunks_sent: AtomicU64::new(0),
+        })
+    }
+
+    /// Chunks completely written to the client so far.
+    pub fn chunks_sent(&self) -> u64 {
+        self.chunks_sent.load(Ordering::Relaxed)
+    }
+
+    /// Mean milliseconds between delivered chunks since the stream started (0 before the first).
+    pub fn millis_per_chunk(&self) -> u64 {
+        let sent = self.chunks_sent();
+        if sent == 0 {
+            return 0;
+        }
+        self.started.elapsed().as_millis() as u64 / sent
+    }
+
+    pub(crate) fn record_sent(&self) {
+        self.chunks_sent.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+struct Shared<C> {
+    newest: Mutex<Option<(u64, C)>>,
+    wakers: Mutex<Vec<Arc<Waker>>>,
+}
+
+/// The publishing side of a stream. Cheap to clone; all clones publish to the same readers.
+pub struct Broadcast<C: Chunk> {
+    shared: Arc<Shared<C>>,
+}
+
+impl<C: Chunk> Clone for Broadcast<C> {
+    fn clone(&self) -> Self {
+        Broadcast {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<C: Chunk> Default for Broadcast<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Chunk> Broadcast<C> {
+    /// A broadcast with nothing published yet.
+    pub fn new() -> Self {
+        Broadcast {
+            shared: Arc::new(Shared {
+                newest: Mutex::new(None),
+                wakers: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Makes `chunk` the newest and wakes every server with readers. Never blocks on readers:
+    /// the lock only guards a pointer swap.
+    pub fn publish(&self, chunk: C) {
+        let replaced = {
+            let mut newest = lock(&self.shared.newest);
+            let seq = newest.as_ref().map_or(1, |(seq, _)| seq + 1);
+            newest.replace((seq, chunk))
+        };
+        // The previous chunk is released outside the lock: its drop may return a frame slot.
+        drop(replaced);
+        for waker in lock(&self.shared.wakers).iter() {
+            if let Err(err) = waker.wake() {
+                log::warn!("cannot wake the HTTP server: {err}");
+            }
+        }
+    }
+
+    /// The newest chunk, if any was published.
+    pub fn newest(&self) -> Option<C> {
+        lock(&self.shared.newest).as_ref().map(|(_, c)| c.clone())
+    }
+
+    /// A stream body that delivers this broadcast's chunks from the next one published on.
+    pub fn subscribe(&self, stats: Arc<StreamStats>) -> StreamBody {
+        let last_seq = lock(&self.shared.newest)
+            .as_ref()
+            .map_or(0, |(seq, _)| *seq);
+        StreamBody {
+            source: Box::new(Subscription {
+                shared: Arc::clone(&self.shared),
+                last_seq,
+                current: None,
+            }),
+            stats,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a streaming connection reads from; type-erased so that one server can carry streams
+/// of different chunk types.
+pub(crate) trait Source: Send {
+    /// Registers the server's waker so that publishing wakes it.
+    fn attach(&mut self, waker: &Arc<Waker>);
+    /// Takes the newest chunk if it is newer than the last one taken; `true` if it did.
+    fn advance(&mut self) -> bool;
+    /// The segments of the chunk taken by the last successful `advance`.
+    fn segments(&self) -> [&[u8]; 3];
+    /// Drops the reference to the current chunk once it is written.
+    fn release(&mut self);
+}
+
+struct Subscription<C: Chunk> {
+    shared: Arc<Shared<C>>,
+    last_seq: u64,
+    current: Option<C>,
+}
+
+impl<C: Chunk> Source for Subscription<C> {
+    fn attach(&mut self, waker: &Arc<Waker>) {
+        let mut wakers = lock(&self.shared.wakers);
+        if !wakers.iter().any(|w| Arc::ptr_eq(w, waker)) {
+            wakers.push(Arc::clone(waker));
+        }
+    }
+
+    fn advance(&mut self) -> bool {
+        let newest = lock(&self.shared.newest);
+        match newest.as_ref() {
+            Some((seq, chunk)) if *seq > self.last_seq => {
+                self.last_seq = *seq;
+                self.current = Some(chunk.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn segments(&self) -> [&[u8]; 3] {
+        match &self.current {
+            Some(chunk) => chunk.segments(),
+            None => [&[], &[], &[]],
+        }
+    }
+
+    fn release(&mut self) {
+        self.current = None;
+    }
+}
+
+/// The body of a streaming response: a subscription plus the figures the server keeps for it.
+pub struct StreamBody {
+    pub(crate) source: Box<dyn Source>,
+    pub(crate) stats: Arc<StreamStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone)]
+    struct Text(Arc<str>);
+
+    impl Chunk for Text {
+        fn segments(&self) -> [&[u8]; 3] {
+            [self.0.as_bytes(), b"", b"|"]
+        }
+    }
+
+    fn text(s: &str) -> Text {
+        Text(Arc::from(s))
+    }
+
+    #[test]
+    fn a_subscriber_sees_only_what_is_published_after_it_joined() {
+        let broadcast = Broadcast::new();
+        broadcast.publish(text("old"));
+        let mut body = broadcast.subscribe(StreamStats::new());
+        assert!(!body.source.advance());
+        broadcast.publish(text("new"));
+        assert!(body.source.advance());
+        assert_eq!(body.source.segments(), [&b"new"[..], b"", b"|"]);
+        assert!(
+            !body.source.advance(),
+            "the same chunk is not delivered twice"
+        );
+    }
+
+    #[test]
+    fn a_slow_subscriber_skips_to_the_newest_chunk() {
+        let broadcast = Broadcast::new();
+        let mut body = broadcast.subscribe(StreamStats::new());
+        for n in 0..5 {
+            broadcast.publish(text(&n.to_string()));
+        }
+        assert!(body.source.advance());
+        assert_eq!(body.source.segments()[0], b"4");
+    }
+
+    #[test]
+    fn a_released_chunk_is_no_longer_referenced() {
+        let broadcast = Broadcast::new();
+        let mut body = broadcast.subscribe(StreamStats::new());
+        let chunk = text("frame");
+        broadcast.publish(chunk.clone());
+        body.source.advance();
+        broadcast.publish(text("next"));
+        assert_eq!(
+            Arc::strong_count(&chunk.0),
+            2,
+            "the test's copy and the reader's"
+        );
+        body.source.release();
+        assert_eq!(Arc::strong_count(&chunk.0), 1);
+    }
+}

@@ -61,6 +61,10 @@ impl Default for Limits {
 pub trait Handler: Send + 'static {
     /// Answers one request.
     fn handle(&mut self, request: &Request) -> Reply;
+
+    /// Called from the loop a few times a second, whatever the traffic: proof of life for a
+    /// watchdog, a chance for periodic housekeeping. Must not block either.
+    fn tick(&mut self, _now: Instant) {}
 }
 
 /// A handler's answer: a response now, or the promise of one from a [`Responder`].
@@ -282,6 +286,7 @@ impl<H: Handler> Server<H> {
             }
             if Instant::now() >= next_sweep {
                 self.sweep();
+                self.handler.tick(Instant::now());
                 next_sweep = Instant::now() + tick;
             }
         }

@@ -1,0 +1,238 @@
+//! The daemon's own configuration: what is not part of the camera's CGI state.
+//!
+//! Listeners, the state directory, the frame source, hardware backends and limits come from
+//! an optional TOML file (`--config`, `/etc/ipcamd/ipcamd.toml` under systemd) and can be
+//! overridden on the command line. Every key has a default, so no file at all is the
+//! embedded default: a synthetic camera on `127.0.0.1:8080` with state in `./ipcamd-state`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipcam_httpd::Limits;
+use serde::Deserialize;
+
+/// Why the configuration cannot be used; each names the file or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation, with line and key.
+        message: String,
+    },
+    /// A value is out of its range.
+    #[error("invalid config value {key}: {reason}")]
+    Value {
+        /// The key, e.g. `server.max_connections`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// The whole daemon configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Log filter: `error`, `warn`, `info`, `debug` or `trace`.
+    pub log_level: String,
+    /// Where the state file lives.
+    pub state_dir: PathBuf,
+    /// HTTP listeners and limits.
+    pub server: ServerConfig,
+    /// The frame source.
+    pub capture: CaptureConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            log_level: "info".into(),
+            state_dir: PathBuf::from("ipcamd-state"),
+            server: ServerConfig::default(),
+            capture: CaptureConfig::default(),
+        }
+    }
+}
+
+/// `[server]`: listeners and the limits that protect them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Addresses to listen on; ignored when systemd passes sockets.
+    pub listen: Vec<SocketAddr>,
+    /// Most simultaneous connections; past it clients get `503`.
+    pub max_connections: usize,
+    /// Largest request head in bytes.
+    pub max_head_bytes: usize,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds a request may take to arrive once started.
+    pub request_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub keepalive_timeout_secs: u64,
+    /// Seconds a client may take no data before its response or stream is dropped.
+    pub stall_timeout_secs: u64,
+    /// Seconds shutdown waits for responses in flight.
+    pub drain_timeout_secs: u64,
+    /// Realm of the Basic authentication challenge.
+    pub realm: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = Limits::default();
+        ServerConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
+            max_connections: limits.max_connections,
+            max_head_bytes: limits.max_head_bytes,
+            max_body_bytes: limits.max_body_bytes,
+            request_timeout_secs: limits.request_timeout.as_secs(),
+            keepalive_timeout_secs: limits.keepalive_timeout.as_secs(),
+            stall_timeout_secs: limits.stall_timeout.as_secs(),
+            drain_timeout_secs: limits.drain_timeout.as_secs(),
+            realm: "ipcam".into(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The server limits these settings describe.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_head_bytes: self.max_head_bytes,
+            max_body_bytes: self.max_body_bytes,
+            max_connections: self.max_connections,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            keepalive_timeout: Duration::from_secs(self.keepalive_timeout_secs),
+            stall_timeout: Duration::from_secs(self.stall_timeout_secs),
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+        }
+    }
+}
+
+/// `[capture]`: where frames come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// `test`, `replay:PATH` or `v4l2:/dev/videoN`.
+    pub source: String,
+    /// Frames per second of `FrameRate=0` (Auto) for the test and replay sources.
+    pub auto_fps: u32,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            source: "test".into(),
+            auto_fps: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: err.to_string().trim_end().replace('\n', " "),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        let checks: [(bool, &'static str, &'static str); 5] = [
+            (
+                server.max_connections == 0,
+                "server.max_connections",
+                "must be at least 1",
+            ),
+            (
+                server.max_head_bytes < 256,
+                "server.max_head_bytes",
+                "must be at least 256",
+            ),
+            (
+                server.request_timeout_secs == 0,
+                "server.request_timeout_secs",
+                "must be at least 1",
+            ),
+            (
+                server.stall_timeout_secs == 0,
+                "server.stall_timeout_secs",
+                "must be at least 1",
+            ),
+            (
+                !(1..=120).contains(&self.capture.auto_fps),
+                "capture.auto_fps",
+                "must be 1..=120",
+            ),
+        ];
+        match checks.into_iter().find(|(bad, _, _)| *bad) {
+            Some((_, key, reason)) => Err(ConfigError::Value { key, reason }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ipcamd.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn an_empty_file_is_the_embedded_default() {
+        let config = parse("").unwrap();
+        assert_eq!(
+            config.server.listen,
+            vec!["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(config.capture.source, "test");
+        assert_eq!(config.server.limits().max_head_bytes, 8192);
+    }
+
+    #[test]
+    fn keys_override_defaults() {
+        let config =
+            parse("[server]\nlisten = [\"0.0.0.0:80\", \"[::]:81\"]\nmax_connections = 8\n")
+                .unwrap();
+        assert_eq!(config.server.listen.len(), 2);
+        assert_eq!(config.server.limits().max_connections, 8);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_culprit() {
+        let err = parse("[server]\nlisen = []\n").unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let err = parse("[server]\nmax_connections = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.max_connections"), "{err}");
+        let err = Config::load(Path::new("/nonexistent/ipcamd.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ipcamd.toml"));
+    }
+}

@@ -1,1 +1,37 @@
 //! Frame ring, frame sources and image settings of the ipcam camera stack.
+//!
+//! This crate is the camera's hot path, from the sensor (or its stand-in) to the bytes
+//! that stream clients send:
+//!
+//! - [`ring`]: a pool of refcounted JPEG slots. Each frame is written once; snapshot and
+//!   stream clients hold [`Frame`] references, never copies; the writer never waits.
+//! - [`source`]: where frames come from ([`FrameSource`]): the synthetic test pattern,
+//!   a replay of recorded JPEGs, or a V4L2 camera (feature `v4l2`).
+//! - [`Capture`]: the thread that paces a source, applies [`ImageSettings`] live, and
+//!   publishes into the ring, calling the daemon's hooks for each frame.
+//!
+//! ```no_run
+//! use ipcam_capture::{source, Capture, CaptureOptions, ImageSettings, SourceSpec};
+//!
+//! let spec: SourceSpec = "test".parse()?;
+//! let capture = Capture::spawn(source::open(&spec)?, ImageSettings::default(), CaptureOptions::default())?;
+//! if let Some(frame) = capture.latest() {
+//!     println!("frame {} is {} bytes", frame.meta().seq, frame.jpeg().len());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod capture;
+mod error;
+pub mod ring;
+mod settings;
+pub mod source;
+
+pub use capture::{Capture, CaptureOptions, CaptureStats, HeaderWriter, OnPublish};
+pub use error::{CaptureError, SettingsError, SpecError};
+pub use ring::{Frame, FrameMeta, RingReader, RingStats};
+pub use settings::{
+    anti_flicker_from_code, Compression, FrameRate, ImageSettings, Level, LightFrequency, Mirror,
+    Resolution,
+};
+pub use source::{open, FrameInfo, FrameSource, SourceSpec};

@@ -1,0 +1,508 @@
+//! The synthetic test pattern: the camera the daemon streams when it has none.
+//!
+//! Colour bars over a grey ramp (so mirroring and the picture controls visibly change the
+//! picture), a box that moves every frame, and an on-screen display with the capture date
+//! and time and the frame number, so consecutive frames always differ and a viewer can
+//! see latency and dropped frames at a glance.
+//!
+//! The static background is built once per settings change, in YCbCr with brightness,
+//! contrast, saturation and mirror already applied; each frame copies it into a reused
+//! buffer, draws the box and the text, and encodes with the pure-Rust `jpeg-encoder`
+//! (4:2:0, quality from the compression setting). The only per-frame allocations are the
+//! encoder's own working rows.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Datelike, Local, Timelike};
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+use super::{FrameInfo, FrameSource};
+use crate::{CaptureError, ImageSettings};
+
+/// A YCbCr pixel.
+type Ycc = [u8; 3];
+
+/// The synthetic camera.
+#[derive(Debug)]
+pub struct TestPattern {
+    settings: ImageSettings,
+    background: Vec<u8>,
+    picture: Vec<u8>,
+    frames: u64,
+}
+
+impl TestPattern {
+    /// A test pattern with the default settings (changed through [`FrameSource::apply`]).
+    pub fn new() -> Self {
+        let mut pattern = TestPattern {
+            settings: ImageSettings::default(),
+            background: Vec::new(),
+            picture: Vec::new(),
+            frames: 0,
+        };
+        pattern.build_background();
+        pattern
+    }
+
+    fn size(&self) -> (usize, usize) {
+        let resolution = self.settings.resolution;
+        (
+            usize::from(resolution.width()),
+            usize::from(resolution.height()),
+        )
+    }
+
+    /// Bars in the top two thirds, a grey ramp below, picture controls and mirror applied.
+    fn build_background(&mut self) {
+        let (width, height) = self.size();
+        let adjust = PictureControls::new(&self.settings);
+        let bars = BARS_RGB.map(|rgb| adjust.apply(rgb_to_ycc(rgb)));
+        let bar_rows = height * 2 / 3;
+        self.background.clear();
+        self.background.reserve(width * height * 3);
+        for y in 0..height {
+            for x in 0..width {
+                let pixel = if y < bar_rows {
+                    bars[x * bars.len() / width]
+                } else {
+                    let grey = (x * 255 / (width - 1)) as u8;
+                    adjust.apply([grey, 128, 128])
+                };
+                self.background.extend_from_slice(&pixel);
+            }
+        }
+        let mirror = self.settings.mirror;
+        flip(
+            &mut self.background,
+            width,
+            mirror.horizontal,
+            mirror.vertical,
+        );
+    }
+
+    /// A box bouncing left and right across the bars, one step per frame.
+    fn draw_moving_box(&mut self) {
+        let (width, height) = self.size();
+        let side = height / 6;
+        let travel = width - side;
+        let step = (width / 90).max(1);
+        let phase = (self.frames as usize * step) % (2 * travel);
+        let mut x = if phase < travel {
+            phase
+        } else {
+            2 * travel - phase
+        };
+        let mut y = height / 3 - side / 2;
+        let mirror = self.settings.mirror;
+        if mirror.horizontal {
+            x = width - side - x;
+        }
+        if mirror.vertical {
+            y = height - side - y;
+        }
+        let colour = PictureControls::new(&self.settings).apply(rgb_to_ycc([255, 140, 0]));
+        fill_rect(&mut self.picture, width, (x, y, side, side), colour);
+    }
+
+    /// Date, time and frame number at the top left, white on black, never mirrored (an
+    /// on-screen display is drawn after the sensor's picture, like a real camera's).
+    fn draw_overlay(&mut self, captured_at: SystemTime) {
+        let (width, _) = self.size();
+        let scale = (width / 200).max(1);
+        let local: DateTime<Local> = captured_at.into();
+        let mut line = [b' '; 19];
+        write_number(&mut line[0..4], local.year().unsigned_abs());
+        line[4] = b'-';
+        write_number(&mut line[5..7], local.month());
+        line[7] = b'-';
+        write_number(&mut line[8..10], local.day());
+        write_number(&mut line[11..13], local.hour());
+        line[13] = b':';
+        write_number(&mut line[14..16], local.minute());
+        line[16] = b':';
+        write_number(&mut line[17..19], local.second());
+        let mut counter = [b'#'; 9];
+        write_number(&mut counter[1..], (self.frames % 100_000_000) as u32);
+
+        let margin = 2 * scale;
+        let line_height = (GLYPH_ROWS + 2) * scale;
+        let box_width = (line.len() * GLYPH_ADVANCE + 2) * scale;
+        fill_rect(
+            &mut self.picture,
+            width,
+            (0, 0, box_width, 2 * line_height + margin),
+            BLACK,
+        );
+        draw_text(&mut self.picture, width, (margin, margin), scale, &line);
+        draw_text(
+            &mut self.picture,
+            width,
+            (margin, margin + line_height),
+            scale,
+            &counter,
+        );
+    }
+}
+
+impl Default for TestPattern {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameSource for TestPattern {
+    fn describe(&self) -> String {
+        "synthetic test pattern".to_owned()
+    }
+
+    fn apply(&mut self, settings: &ImageSettings) -> Result<(), CaptureError> {
+        let redraw = (settings.resolution, settings.brightness, settings.contrast)
+            != (
+                self.settings.resolution,
+                self.settings.brightness,
+                self.settings.contrast,
+            )
+            || (settings.saturation, settings.mirror)
+                != (self.settings.saturation, self.settings.mirror);
+        self.settings = *settings;
+        if redraw {
+            self.build_background();
+        }
+        Ok(())
+    }
+
+    fn native_fps(&self) -> Option<f64> {
+        None
+    }
+
+    fn next_frame(&mut self, jpeg: &mut Vec<u8>) -> Result<FrameInfo, CaptureError> {
+        let captured_at = SystemTime::now();
+        self.picture.clear();
+        self.picture.extend_from_slice(&self.background);
+        self.draw_moving_box();
+        self.draw_overlay(captured_at);
+        self.frames += 1;
+
+        let resolution = self.settings.resolution;
+        let mut encoder = Encoder::new(&mut *jpeg, self.settings.compression.jpeg_quality());
+        encoder.set_sampling_factor(SamplingFactor::F_2_2);
+        encoder.encode(
+            &self.picture,
+            resolution.width(),
+            resolution.height(),
+            ColorType::Ycbcr,
+        )?;
+        Ok(FrameInfo {
+            width: resolution.width(),
+            height: resolution.height(),
+            captured_at,
+        })
+    }
+}
+
+/// 75 % colour bars: white, yellow, cyan, green, magenta, red, blue, black.
+const BARS_RGB: [[u8; 3]; 8] = [
+    [191, 191, 191],
+    [191, 191, 0],
+    [0, 191, 191],
+    [0, 191, 0],
+    [191, 0, 191],
+    [191, 0, 0],
+    [0, 0, 191],
+    [0, 0, 0],
+];
+
+const BLACK: Ycc = [16, 128, 128];
+const WHITE: Ycc = [235, 128, 128];
+
+/// JFIF (full-range BT.601) RGB → YCbCr.
+fn rgb_to_ycc([r, g, b]: [u8; 3]) -> Ycc {
+    let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+    let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    [clamp_u8(y), clamp_u8(cb), clamp_u8(cr)]
+}
+
+fn clamp_u8(value: f32) -> u8 {
+    value.round().clamp(0.0, 255.0) as u8
+}
+
+/// Brightness, contrast and saturation as a sensor pipeline would apply them: contrast
+/// scales luma around mid-grey, brightness shifts it (±2 per level from 64), saturation
+/// scales chroma.
+struct PictureControls {
+    brightness: f32,
+    contrast: f32,
+    saturation: f32,
+}
+
+impl PictureControls {
+    fn new(settings: &ImageSettings) -> Self {
+        PictureControls {
+            brightness: (f32::from(settings.brightness.get()) - 64.0) * 2.0,
+            contrast: settings.contrast.gain(),
+            saturation: settings.saturation.gain(),
+        }
+    }
+
+    fn apply(&self, [y, cb, cr]: Ycc) -> Ycc {
+        let luma = (f32::from(y) - 128.0) * self.contrast + 128.0 + self.brightness;
+        let chroma = |c: u8| (f32::from(c) - 128.0) * self.saturation + 128.0;
+        [clamp_u8(luma), clamp_u8(chroma(cb)), clamp_u8(chroma(cr))]
+    }
+}
+
+/// Mirrors an interleaved 3-byte-per-pixel picture in place.
+fn flip(picture: &mut [u8], width: usize, horizontal: bool, vertical: bool) {
+    let row_bytes = width * 3;
+    if horizontal {
+        for row in picture.chunks_exact_mut(row_bytes) {
+            let (mut left, mut right) = (0, width - 1);
+            while left < right {
+                for channel in 0..3 {
+                    row.swap(left * 3 + channel, right * 3 + channel);
+                }
+                left += 1;
+                right -= 1;
+            }
+        }
+    }
+    if vertical {
+        let rows = picture.len() / row_bytes;
+        for top in 0..rows / 2 {
+            let (upper, lower) = picture.split_at_mut((rows - 1 - top) * row_bytes);
+            upper[top * row_bytes..(top + 1) * row_bytes].swap_with_slice(&mut lower[..row_bytes]);
+        }
+    }
+}
+
+/// Fills `(x, y, w, h)`, clipped to the picture.
+fn fill_rect(
+    picture: &mut [u8],
+    width: usize,
+    (x, y, w, h): (usize, usize, usize, usize),
+    colour: Ycc,
+) {
+    let height = picture.len() / (width * 3);
+    for row in y..(y + h).min(height) {
+        let start = (row * width + x.min(width)) * 3;
+        let end = (row * width + (x + w).min(width)) * 3;
+        for pixel in picture[start..end].chunks_exact_mut(3) {
+            pixel.copy_from_slice(&colour);
+        }
+    }
+}
+
+/// Writes `value` as zero-padded decimal digits filling `digits`.
+fn write_number(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+const GLYPH_ROWS: usize = 7;
+const GLYPH_ADVANCE: usize = 6;
+
+/// 5×7 bitmaps (bit 4 = leftmost column) of the characters the overlay uses.
+fn glyph(character: u8) -> [u8; GLYPH_ROWS] {
+    match character {
+        b'0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
+        b'1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        b'2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
+        b'3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        b'4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
+        b'5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        b'6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
+        b'7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        b'8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
+        b'9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        b'-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
+        b':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
+        b'#' => [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A],
+        _ => [0; GLYPH_ROWS],
+    }
+}
+
+/// Draws `text` in white, each font pixel a `scale`×`scale` square.
+fn draw_text(picture: &mut [u8], width: usize, (x, y): (usize, usize), scale: usize, text: &[u8]) {
+    for (index, &character) in text.iter().enumerate() {
+        let left = x + index * GLYPH_ADVANCE * scale;
+        for (row, bits) in glyph(character).into_iter().enumerate() {
+            for column in 0..5 {
+                if bits & (0x10 >> column) != 0 {
+                    let square = (left + column * scale, y + row * scale, scale, scale);
+                    fill_rect(picture, width, square, WHITE);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Level, Mirror, Resolution};
+
+    fn decode(jpeg: &[u8]) -> (u16, u16, Vec<u8>) {
+        let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+        let pixels = decoder.decode().expect("a valid JPEG");
+        let info = decoder.info().unwrap();
+        (info.width, info.height, pixels)
+    }
+
+    fn frame(pattern: &mut TestPattern) -> (FrameInfo, Vec<u8>) {
+        let mut jpeg = Vec::new();
+        let info = pattern.next_frame(&mut jpeg).unwrap();
+        (info, jpeg)
+    }
+
+    /// Mean RGB of a rectangle of a decoded RGB picture.
+    fn mean(pixels: &[u8], width: usize, (x, y, w, h): (usize, usize, usize, usize)) -> [f32; 3] {
+        let mut sum = [0f32; 3];
+        for row in y..y + h {
+            for col in x..x + w {
+                for c in 0..3 {
+                    sum[c] += f32::from(pixels[(row * width + col) * 3 + c]);
+                }
+            }
+        }
+        sum.map(|s| s / (w * h) as f32)
+    }
+
+    #[test]
+    fn frames_have_the_configured_resolution() {
+        let mut pattern = TestPattern::new();
+        for resolution in Resolution::ALL {
+            let settings = ImageSettings {
+                resolution,
+                ..ImageSettings::default()
+            };
+            pattern.apply(&settings).unwrap();
+            let (info, jpeg) = frame(&mut pattern);
+            let (width, height, _) = decode(&jpeg);
+            assert_eq!((width, height), (resolution.width(), resolution.height()));
+            assert_eq!((info.width, info.height), (width, height));
+        }
+    }
+
+    #[test]
+    fn consecutive_frames_differ() {
+        let mut pattern = TestPattern::new();
+        let (_, first) = frame(&mut pattern);
+        let (_, second) = frame(&mut pattern);
+        assert_ne!(decode(&first).2, decode(&second).2);
+    }
+
+    #[test]
+    fn higher_compression_gives_smaller_frames() {
+        let mut pattern = TestPattern::new();
+        let mut sizes = Vec::new();
+        for code in [0, 4] {
+            let compression = crate::Compression::from_code(code).unwrap();
+            pattern
+                .apply(&ImageSettings {
+                    compression,
+                    ..ImageSettings::default()
+                })
+                .unwrap();
+            sizes.push(frame(&mut pattern).1.len());
+        }
+        assert!(sizes[0] > sizes[1], "{sizes:?}");
+    }
+
+    #[test]
+    fn brightness_raises_the_picture_level() {
+        let area = (400, 400, 60, 40);
+        let mut levels = Vec::new();
+        for level in [32, 64, 96] {
+            let mut pattern = TestPattern::new();
+            let brightness = Level::new("BrightnessControl", level).unwrap();
+            pattern
+                .apply(&ImageSettings {
+                    brightness,
+                    ..ImageSettings::default()
+                })
+                .unwrap();
+            let (_, jpeg) = frame(&mut pattern);
+            levels.push(mean(&decode(&jpeg).2, 640, area)[1]);
+        }
+        assert!(levels[0] < levels[1] && levels[1] < levels[2], "{levels:?}");
+    }
+
+    #[test]
+    fn zero_saturation_looks_grey() {
+        let mut pattern = TestPattern::new();
+        let saturation = Level::MIN;
+        pattern
+            .apply(&ImageSettings {
+                saturation,
+                ..ImageSettings::default()
+            })
+            .unwrap();
+        let (_, jpeg) = frame(&mut pattern);
+        // The yellow bar (second of eight) must have lost its colour.
+        let [r, g, b] = mean(&decode(&jpeg).2, 640, (90, 250, 40, 40));
+        assert!((r - b).abs() < 12.0 && (g - b).abs() < 12.0, "{r} {g} {b}");
+    }
+
+    #[test]
+    fn mirror_flips_the_bars() {
+        let blue_bar = (490, 250, 40, 40);
+        let mut pattern = TestPattern::new();
+        let (_, plain) = frame(&mut pattern);
+        let mirror = Mirror {
+            horizontal: true,
+            vertical: false,
+        };
+        pattern
+            .apply(&ImageSettings {
+                mirror,
+                ..ImageSettings::default()
+            })
+            .unwrap();
+        let (_, mirrored) = frame(&mut pattern);
+        let plain_rgb = mean(&decode(&plain).2, 640, blue_bar);
+        let mirrored_rgb = mean(&decode(&mirrored).2, 640, blue_bar);
+        assert!(
+            plain_rgb[2] > 150.0 && plain_rgb[0] < 60.0,
+            "blue bar {plain_rgb:?}"
+        );
+        assert!(
+            mirrored_rgb[2] < 60.0 && mirrored_rgb[0] > 150.0,
+            "mirrored {mirrored_rgb:?}"
+        );
+    }
+
+    #[test]
+    fn vertical_mirror_moves_the_ramp_to_the_top() {
+        let mut pattern = TestPattern::new();
+        let mirror = Mirror {
+            horizontal: false,
+            vertical: true,
+        };
+        pattern
+            .apply(&ImageSettings {
+                mirror,
+                ..ImageSettings::default()
+            })
+            .unwrap();
+        let (_, jpeg) = frame(&mut pattern);
+        let pixels = decode(&jpeg).2;
+        // Right end of the ramp is near white; under the bars it would be black.
+        let [r, g, b] = mean(&pixels, 640, (620, 100, 16, 16));
+        assert!(r > 200.0 && g > 200.0 && b > 200.0, "{r} {g} {b}");
+    }
+
+    #[test]
+    fn flip_reverses_rows_and_columns() {
+        let mut picture: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8).collect();
+        flip(&mut picture, 3, true, true);
+        let expected: Vec<u8> = [5u8, 4, 3, 2, 1, 0]
+            .iter()
+            .flat_map(|&p| [p * 3, p * 3 + 1, p * 3 + 2])
+            .collect();
+        assert_eq!(picture, expected);
+    }
+}

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,6 +41,9 @@ pub struct Limits {
     pub stall_timeout: Duration,
     /// Time shutdown waits for responses in flight before closing everything.
     pub drain_timeout: Duration,
+    /// Kernel send buffer of a streaming connection. Small enough that a slow viewer holds
+    /// a few chunks, not seconds of stale video, in the kernel; large enough for one chunk.
+    pub stream_send_buffer: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +56,7 @@ impl Default for Limits {
             keepalive_timeout: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
+            stream_send_buffer: 256 * 1024,
         }
     }
 }
@@ -413,7 +418,7 @@ impl<H: Handler> Server<H> {
                     let waiting = *waiting;
                     conn.phase = Phase::Reading;
                     let draining = self.draining_since.is_some();
-                    conn.queue(response, waiting, draining, &self.waker);
+                    conn.queue(response, waiting, draining, &self.waker, &self.limits);
                     self.drive(token);
                 }
             }
@@ -501,7 +506,9 @@ impl<H: Handler> Server<H> {
                 head_only: head.method == Method::Head,
             };
             match reply {
-                Reply::Now(response) => conn.queue(response, waiting, draining, &self.waker),
+                Reply::Now(response) => {
+                    conn.queue(response, waiting, draining, &self.waker, &self.limits)
+                }
                 Reply::Later(Pending(())) => conn.phase = Phase::Waiting(waiting),
             }
         }
@@ -750,7 +757,14 @@ impl Connection {
     }
 
     /// Queues the answer to the request described by `waiting`.
-    fn queue(&mut self, response: Response, waiting: Waiting, draining: bool, waker: &Arc<Waker>) {
+    fn queue(
+        &mut self,
+        response: Response,
+        waiting: Waiting,
+        draining: bool,
+        waker: &Arc<Waker>,
+        limits: &Limits,
+    ) {
         let keep_alive = waiting.keep_alive
             && waiting.version == crate::request::Version::Http11
             && !response.is_stream()
@@ -768,6 +782,9 @@ impl Connection {
                 }
             }
             Body::Stream(mut body) => {
+                if let Err(err) = set_send_buffer(&self.socket, limits.stream_send_buffer) {
+                    log::warn!("cannot size the send buffer for {}: {err}", self.peer);
+                }
                 body.source.attach(waker);
                 self.phase = Phase::Streaming(StreamState {
                     body,
@@ -887,6 +904,27 @@ impl Connection {
             Phase::Closing => stalled,
             Phase::Lingering(until) => now >= *until,
         }
+    }
+}
+
+/// Caps the kernel's send buffer of one socket (mio does not expose `SO_SNDBUF`).
+fn set_send_buffer(socket: &TcpStream, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the descriptor is open for the lifetime of `socket`, and the option value is a
+    // c_int of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

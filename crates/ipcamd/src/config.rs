@@ -118,6 +118,7 @@ impl ServerConfig {
             keepalive_timeout: Duration::from_secs(self.keepalive_timeout_secs),
             stall_timeout: Duration::from_secs(self.stall_timeout_secs),
             drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+            ..Limits::default()
         }
     }
 }

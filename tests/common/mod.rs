@@ -1,0 +1,164 @@
+//! Helpers shared by the black-box tests: a raw HTTP/1.x client over real TCP, and
+//! polling with a deadline instead of sleeping.
+
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status_line: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Connects with read/write timeouts so that a hung server fails the test instead of
+/// hanging it.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.set_write_timeout(Some(DEADLINE)).unwrap();
+    stream
+}
+
+/// Reads one response (head, then a `Content-Length` body; a HEAD answer has none).
+pub fn read_reply(reader: &mut impl BufRead, head_request: bool) -> Reply {
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("status line");
+    let status_line = status_line.trim_end().to_owned();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').expect("header has a colon");
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let mut reply = Reply {
+        status_line,
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if let (false, Some(length)) = (head_request, reply.header("Content-Length")) {
+        let mut body = vec![0; length.parse().expect("numeric Content-Length")];
+        reader.read_exact(&mut body).expect("body");
+        reply.body = body;
+    }
+    reply
+}
+
+/// Sends raw bytes on a new connection and reads one response.
+pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Reply {
+    let mut stream = connect(addr);
+    stream.write_all(raw).unwrap();
+    read_reply(&mut BufReader::new(stream), raw.starts_with(b"HEAD"))
+}
+
+/// `GET path` over HTTP/1.0, optionally with Basic credentials.
+pub fn get(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> Reply {
+    exchange(addr, request("GET", path, credentials, "").as_bytes())
+}
+
+/// `POST path` with a form body over HTTP/1.0.
+pub fn post(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>, body: &str) -> Reply {
+    exchange(addr, request("POST", path, credentials, body).as_bytes())
+}
+
+/// An HTTP/1.0 request as old camera clients send it.
+pub fn request(method: &str, path: &str, credentials: Option<(&str, &str)>, body: &str) -> String {
+    let mut text = format!("{method} {path} HTTP/1.0\r\n");
+    if let Some((user, password)) = credentials {
+        text += &format!("Authorization: Basic {}\r\n", basic(user, password));
+    }
+    if method == "POST" {
+        text += &format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+    }
+    text + "\r\n" + body
+}
+
+/// The base64 of `user:password`, written out by hand so the tests do not trust the
+/// server's own decoder.
+pub fn basic(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether the server has closed `stream`: reads until EOF, an error, or the deadline.
+pub fn closed_by_server(stream: &mut TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}

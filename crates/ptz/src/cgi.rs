@@ -336,3 +336,392 @@ fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ParamE
 fn shorten(text: &str) -> String {
     text.chars().take(32).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<Command, ParamError> {
+        let params: Vec<(String, String)> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (name.to_owned(), value.to_owned())
+            })
+            .collect();
+        parse_pantilt(&params)
+    }
+
+    fn at(pan: u16, tilt: u16) -> Position {
+        Position::new(pan, tilt).unwrap()
+    }
+
+    fn preset(number: u8) -> PresetSlot {
+        PresetSlot::try_from(number).unwrap()
+    }
+
+    fn step(direction: Direction, pan_degrees: u8, tilt_degrees: u8) -> Command {
+        Command::Step {
+            direction,
+            pan_degrees,
+            tilt_degrees,
+        }
+    }
+
+    #[test]
+    fn every_direction_with_every_spec_degree() {
+        for keypad in 0..=8u8 {
+            let direction = Direction::from_keypad(keypad).unwrap();
+            for pan in 1..=10u8 {
+                for tilt in 1..=10u8 {
+                    let query = format!(
+                        "PanSingleMoveDegree={pan}&TiltSingleMoveDegree={tilt}&PanTiltSingleMove={keypad}"
+                    );
+                    let expected = match direction {
+                        Direction::Home => Command::Home,
+                        _ => step(direction, pan, tilt),
+                    };
+                    assert_eq!(parse(&query), Ok(expected), "{query}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keypad_layout_matches_the_spec() {
+        use Direction::*;
+        assert_eq!(parse("PanTiltSingleMove=1"), Ok(step(Up, 5, 5)));
+        assert_eq!(parse("PanTiltSingleMove=3"), Ok(step(Left, 5, 5)));
+        assert_eq!(parse("PanTiltSingleMove=4"), Ok(Command::Home));
+        assert_eq!(parse("PanTiltSingleMove=5"), Ok(step(Right, 5, 5)));
+        assert_eq!(parse("PanTiltSingleMove=7"), Ok(step(Down, 5, 5)));
+        assert_eq!(parse("PanTiltSingleMove=0"), Ok(step(UpLeft, 5, 5)));
+        assert_eq!(parse("PanTiltSingleMove=8"), Ok(step(DownRight, 5, 5)));
+    }
+
+    #[test]
+    fn step_degrees_default_cap_and_zero() {
+        use Direction::*;
+        assert_eq!(
+            parse("TiltSingleMoveDegree=3&PanTiltSingleMove=7"),
+            Ok(step(Down, DEFAULT_STEP_DEGREES, 3))
+        );
+        assert_eq!(
+            parse("PanSingleMoveDegree=30&TiltSingleMoveDegree=20&PanTiltSingleMove=2"),
+            Ok(step(UpRight, 10, 10))
+        );
+        assert_eq!(
+            parse("PanSingleMoveDegree=0&TiltSingleMoveDegree=4&PanTiltSingleMove=6"),
+            Ok(step(DownLeft, 0, 4))
+        );
+    }
+
+    #[test]
+    fn every_preset_move() {
+        assert_eq!(parse("PanTiltPresetPositionMove=0"), Ok(Command::Home));
+        for number in 1..=24 {
+            assert_eq!(
+                parse(&format!("PanTiltPresetPositionMove={number}")),
+                Ok(Command::GotoPreset(preset(number)))
+            );
+        }
+    }
+
+    #[test]
+    fn every_preset_set_and_clear() {
+        for number in 1..=24 {
+            assert_eq!(
+                parse(&format!(
+                    "PanTiltHorizontal=340&PanTiltVertical=0&SetPosition={number}&SetName=Gate {number}"
+                )),
+                Ok(Command::SetPreset {
+                    slot: preset(number),
+                    name: Some(format!("Gate {number}")),
+                    position: Some(at(340, 0)),
+                })
+            );
+            assert_eq!(
+                parse(&format!("ClearPosition={number}")),
+                Ok(Command::ClearPreset(preset(number)))
+            );
+        }
+    }
+
+    #[test]
+    fn preset_set_variants() {
+        assert_eq!(
+            parse("SetPosition=3"),
+            Ok(Command::SetPreset {
+                slot: preset(3),
+                name: None,
+                position: None
+            }),
+            "no coordinates: the current position"
+        );
+        assert_eq!(
+            parse("SetCurrentPosition=4&SetName=preset_4"),
+            Ok(Command::SetPreset {
+                slot: preset(4),
+                name: Some("preset_4".into()),
+                position: None
+            }),
+            "ZoneMinder's form"
+        );
+        assert_eq!(
+            parse("PanTiltHorizontal=0&PanTiltVertical=135&SetPosition=24&SetName=Küche Fenstr"),
+            Ok(Command::SetPreset {
+                slot: preset(24),
+                name: Some("Küche Fenstr".into()),
+                position: Some(at(0, 135))
+            }),
+            "12 characters, more bytes"
+        );
+        assert_eq!(
+            parse("SetPosition=1&SetName="),
+            Ok(Command::SetPreset {
+                slot: preset(1),
+                name: Some(String::new()),
+                position: None
+            })
+        );
+    }
+
+    #[test]
+    fn swing_modes() {
+        assert_eq!(
+            parse("PanTiltSwingMode=0"),
+            Ok(Command::Swing(SwingMode::Disable))
+        );
+        assert_eq!(
+            parse("PanTiltSwingMode=2"),
+            Ok(Command::Swing(SwingMode::Presets))
+        );
+    }
+
+    #[test]
+    fn absolute_moves() {
+        for (pan, tilt) in [(0, 0), (340, 135), (170, 45), (0, 135), (340, 0)] {
+            assert_eq!(
+                parse(&format!(
+                    "PanTiltHorizontal={pan}&PanTiltVertical={tilt}&PanTiltPositionMove=true"
+                )),
+                Ok(Command::MoveTo(at(pan, tilt)))
+            );
+        }
+        for yes in ["TRUE", "True", "1", "yes"] {
+            assert_eq!(
+                parse(&format!(
+                    "PanTiltPositionMove={yes}&PanTiltHorizontal=1&PanTiltVertical=2"
+                )),
+                Ok(Command::MoveTo(at(1, 2)))
+            );
+        }
+    }
+
+    #[test]
+    fn real_client_requests() {
+        // The vendor applet: POST body ending in CRLF CRLF.
+        assert_eq!(
+            parse("PanSingleMoveDegree=5&TiltSingleMoveDegree=5&PanTiltSingleMove=5\r\n\r\n"),
+            Ok(step(Direction::Right, 5, 5))
+        );
+        assert_eq!(
+            parse("PanTiltHorizontal=10&PanTiltVertical=20&SetName=test&SetPosition=3\r\n\r\n"),
+            Ok(Command::SetPreset {
+                slot: preset(3),
+                name: Some("test".into()),
+                position: Some(at(10, 20))
+            })
+        );
+        // ZoneMinder's Home.
+        assert_eq!(
+            parse("PanSingleMoveDegree=0&TiltSingleMoveDegree=0&PanTiltSingleMove=4"),
+            Ok(Command::Home)
+        );
+        // A jQuery JSONP dashboard.
+        assert_eq!(
+            parse("callback=jQuery1102&PanSingleMoveDegree=5&TiltSingleMoveDegree=5&PanTiltSingleMove=3&_=1449139"),
+            Ok(step(Direction::Left, 5, 5))
+        );
+    }
+
+    #[test]
+    fn requests_without_an_operation() {
+        assert_eq!(parse(""), Err(ParamError::NoOperation));
+        assert_eq!(parse("_=123"), Err(ParamError::NoOperation));
+        let cases = [
+            ("PanSingleMoveDegree=5", PAN_DEGREE, SINGLE_MOVE),
+            ("TiltSingleMoveDegree=5", TILT_DEGREE, SINGLE_MOVE),
+            ("SetName=x", SET_NAME, SET_POSITION),
+            (
+                "PanTiltHorizontal=5",
+                HORIZONTAL,
+                "PanTiltPositionMove or SetPosition",
+            ),
+            (
+                "PanTiltVertical=5",
+                VERTICAL,
+                "PanTiltPositionMove or SetPosition",
+            ),
+        ];
+        for (query, given, missing) in cases {
+            assert_eq!(
+                parse(query),
+                Err(ParamError::Incomplete { given, missing }),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_repeated_and_conflicting_parameters() {
+        assert_eq!(
+            parse("PanTiltSingleMove=1&Zoom=2"),
+            Err(ParamError::Unknown("Zoom".into()))
+        );
+        assert_eq!(
+            parse("pantiltsinglemove=1"),
+            Err(ParamError::Unknown("pantiltsinglemove".into()))
+        );
+        assert_eq!(
+            parse("PanTiltSingleMove=1&PanTiltSingleMove=5"),
+            Err(ParamError::Repeated(SINGLE_MOVE))
+        );
+        assert_eq!(
+            parse("PanTiltPresetPositionMove=1&ClearPosition=1"),
+            Err(ParamError::Conflict(PRESET_MOVE, CLEAR))
+        );
+        assert_eq!(
+            parse("PanTiltHorizontal=1&PanTiltVertical=1&SetPosition=2&PanTiltPositionMove=true"),
+            Err(ParamError::Conflict(SET_POSITION, POSITION_MOVE))
+        );
+    }
+
+    #[test]
+    fn qualifiers_of_another_operation() {
+        let cases = [
+            (
+                "PanSingleMoveDegree=5&PanTiltPresetPositionMove=1",
+                PAN_DEGREE,
+                PRESET_MOVE,
+            ),
+            (
+                "PanTiltHorizontal=5&PanTiltSingleMove=1",
+                HORIZONTAL,
+                SINGLE_MOVE,
+            ),
+            ("SetName=x&ClearPosition=1", SET_NAME, CLEAR),
+            ("SetName=x&PanTiltSwingMode=2", SET_NAME, SWING),
+            (
+                "TiltSingleMoveDegree=1&SetPosition=1",
+                TILT_DEGREE,
+                SET_POSITION,
+            ),
+            (
+                "PanTiltHorizontal=5&PanTiltVertical=5&SetCurrentPosition=1",
+                HORIZONTAL,
+                SET_CURRENT,
+            ),
+            (
+                "SetName=x&PanTiltHorizontal=5&PanTiltVertical=5&PanTiltPositionMove=true",
+                SET_NAME,
+                POSITION_MOVE,
+            ),
+        ];
+        for (query, qualifier, operation) in cases {
+            assert_eq!(
+                parse(query),
+                Err(ParamError::Stray {
+                    qualifier,
+                    operation
+                }),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn half_a_position() {
+        assert_eq!(
+            parse("PanTiltHorizontal=5&PanTiltPositionMove=true"),
+            Err(ParamError::Incomplete {
+                given: HORIZONTAL,
+                missing: VERTICAL
+            })
+        );
+        assert_eq!(
+            parse("PanTiltVertical=5&SetPosition=1"),
+            Err(ParamError::Incomplete {
+                given: VERTICAL,
+                missing: HORIZONTAL
+            })
+        );
+        assert_eq!(
+            parse("PanTiltPositionMove=true"),
+            Err(ParamError::Incomplete {
+                given: POSITION_MOVE,
+                missing: VERTICAL
+            })
+        );
+    }
+
+    #[test]
+    fn values_out_of_range_or_malformed() {
+        let cases = [
+            ("PanTiltSingleMove=9", SINGLE_MOVE),
+            ("PanTiltSingleMove=-1", SINGLE_MOVE),
+            ("PanTiltSingleMove=up", SINGLE_MOVE),
+            ("PanTiltSingleMove=", SINGLE_MOVE),
+            ("PanSingleMoveDegree=-3&PanTiltSingleMove=5", PAN_DEGREE),
+            ("TiltSingleMoveDegree=2.5&PanTiltSingleMove=1", TILT_DEGREE),
+            ("PanTiltPresetPositionMove=25", PRESET_MOVE),
+            ("SetPosition=0", SET_POSITION),
+            ("SetPosition=25", SET_POSITION),
+            ("SetCurrentPosition=0", SET_CURRENT),
+            ("ClearPosition=0", CLEAR),
+            ("ClearPosition=25", CLEAR),
+            ("PanTiltSwingMode=1", SWING),
+            ("PanTiltSwingMode=3", SWING),
+            (
+                "PanTiltPositionMove=false&PanTiltHorizontal=1&PanTiltVertical=1",
+                POSITION_MOVE,
+            ),
+            (
+                "PanTiltHorizontal=341&PanTiltVertical=1&PanTiltPositionMove=true",
+                HORIZONTAL,
+            ),
+            (
+                "PanTiltHorizontal=1&PanTiltVertical=136&PanTiltPositionMove=true",
+                VERTICAL,
+            ),
+            (
+                "PanTiltHorizontal=1&PanTiltVertical=136&SetPosition=1",
+                VERTICAL,
+            ),
+            ("SetPosition=1&SetName=0123456789abc", SET_NAME),
+            ("SetPosition=1&SetName=a\nb", SET_NAME),
+        ];
+        for (query, name) in cases {
+            match parse(query) {
+                Err(ParamError::Invalid { name: got, .. }) => assert_eq!(got, name, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn reasons_are_one_short_line() {
+        let error = parse("SetPosition=1&SetName=evil\nname\r\nwith\x07bell and a very long tail")
+            .unwrap_err();
+        let reason = error.to_string();
+        assert!(!reason.contains(['\n', '\r', '\x07']), "{reason}");
+        assert!(reason.starts_with("SetName="), "{reason}");
+        assert!(reason.contains("at most 12"), "{reason}");
+        assert!(reason.len() < 120, "{reason}");
+        assert_eq!(
+            parse("ClearPosition=0").unwrap_err().to_string(),
+            "ClearPosition=\"0\": position 0 is Home and cannot be modified"
+        );
+    }
+}

@@ -292,3 +292,229 @@ impl PtzHandle {
         self.presets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Direction;
+    use crate::driver::{DriveError, SimDriver};
+
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    fn at(pan: u16, tilt: u16) -> Position {
+        Position::new(pan, tilt).unwrap()
+    }
+
+    fn slot(number: u8) -> PresetSlot {
+        PresetSlot::try_from(number).unwrap()
+    }
+
+    /// Ten times the default speed, so that tests on the real clock are quick.
+    fn fast_config() -> PtzConfig {
+        PtzConfig {
+            profile: MotionProfile {
+                max_speed: 600.0,
+                acceleration: 1200.0,
+            },
+            swing_dwell_seconds: 0.2,
+            ..PtzConfig::default()
+        }
+    }
+
+    fn spawn(presets: &[PresetRecord]) -> Ptz {
+        let config = fast_config();
+        Ptz::spawn(&config, Box::new(SimDriver::new(config.home)), presets).unwrap()
+    }
+
+    #[test]
+    fn commands_move_the_head_and_the_reader_follows() {
+        let ptz = spawn(&[]);
+        let handle = ptz.handle();
+        assert_eq!(handle.position(), Position::DEFAULT_HOME);
+        assert_eq!(
+            handle.execute(Command::MoveTo(at(300, 100))).unwrap(),
+            Effect::Motion
+        );
+        assert!(handle.reader().wait_for(at(300, 100), PATIENCE));
+        handle
+            .execute(Command::Step {
+                direction: Direction::DownLeft,
+                pan_degrees: 10,
+                tilt_degrees: 3,
+            })
+            .unwrap();
+        assert!(handle.reader().wait_for(at(290, 97), PATIENCE));
+        handle.execute(Command::Home).unwrap();
+        assert!(handle.reader().wait_for(Position::DEFAULT_HOME, PATIENCE));
+    }
+
+    #[test]
+    fn presets_are_set_visited_cleared_and_reloaded() {
+        let ptz = spawn(&[]);
+        let handle = ptz.handle();
+        handle.execute(Command::MoveTo(at(20, 30))).unwrap();
+        assert!(handle.reader().wait_for(at(20, 30), PATIENCE));
+        let here = Command::SetPreset {
+            slot: slot(2),
+            name: Some("Door".into()),
+            position: None,
+        };
+        assert_eq!(handle.execute(here).unwrap(), Effect::PresetsChanged);
+        let there = Command::SetPreset {
+            slot: slot(5),
+            name: None,
+            position: Some(at(300, 130)),
+        };
+        handle.execute(there).unwrap();
+        let records = handle.presets();
+        assert_eq!(
+            records,
+            [
+                PresetRecord {
+                    position: 2,
+                    name: "Door".into(),
+                    pan: 20,
+                    tilt: 30
+                },
+                PresetRecord {
+                    position: 5,
+                    name: String::new(),
+                    pan: 300,
+                    tilt: 130
+                },
+            ]
+        );
+        handle.execute(Command::GotoPreset(slot(5))).unwrap();
+        assert!(handle.reader().wait_for(at(300, 130), PATIENCE));
+        assert_eq!(
+            handle.execute(Command::ClearPreset(slot(5))).unwrap(),
+            Effect::PresetsChanged
+        );
+        assert!(matches!(
+            handle.execute(Command::GotoPreset(slot(5))),
+            Err(PtzError::PresetNotSet(5))
+        ));
+        drop(ptz);
+
+        let restarted = spawn(&handle.presets());
+        let handle = restarted.handle();
+        assert_eq!(handle.presets(), records[..1]);
+        handle.execute(Command::GotoPreset(slot(2))).unwrap();
+        assert!(handle.reader().wait_for(at(20, 30), PATIENCE));
+    }
+
+    #[test]
+    fn swing_needs_presets_and_stops_when_disabled() {
+        let ptz = spawn(&[]);
+        let handle = ptz.handle();
+        assert!(matches!(
+            handle.execute(Command::Swing(SwingMode::Presets)),
+            Err(PtzError::NoPresets)
+        ));
+        for (number, pan) in [(1, 100), (2, 240)] {
+            handle
+                .execute(Command::SetPreset {
+                    slot: slot(number),
+                    name: None,
+                    position: Some(at(pan, 45)),
+                })
+                .unwrap();
+        }
+        handle.execute(Command::Swing(SwingMode::Presets)).unwrap();
+        let reader = handle.reader();
+        assert!(reader.wait_until(PATIENCE, |p| p == at(100, 45)));
+        assert!(reader.wait_until(PATIENCE, |p| p == at(240, 45)));
+        assert!(reader.wait_until(PATIENCE, |p| p == at(100, 45)));
+        handle.execute(Command::Swing(SwingMode::Disable)).unwrap();
+        assert!(reader.wait_until(PATIENCE, |_| !reader.is_moving()));
+    }
+
+    #[test]
+    fn bad_presets_or_settings_refuse_to_start() {
+        let bad = PresetRecord {
+            position: 25,
+            name: String::new(),
+            pan: 0,
+            tilt: 0,
+        };
+        let config = fast_config();
+        let driver = || Box::new(SimDriver::new(config.home));
+        assert!(matches!(
+            Ptz::spawn(&config, driver(), &[bad]),
+            Err(PtzError::Preset(PresetError::NoSuchSlot(25)))
+        ));
+        let stalled = PtzConfig {
+            profile: MotionProfile {
+                max_speed: 0.0,
+                acceleration: 1.0,
+            },
+            ..fast_config()
+        };
+        assert!(matches!(
+            Ptz::spawn(&stalled, driver(), &[]),
+            Err(PtzError::InvalidSetting(_))
+        ));
+    }
+
+    struct BrokenMotors;
+
+    impl MotorDriver for BrokenMotors {
+        fn calibrate(&mut self) -> Result<(f64, f64), DriveError> {
+            Err(DriveError::InvalidSetting("unplugged".into()))
+        }
+
+        fn drive_to(&mut self, _: f64, _: f64) -> Result<(), DriveError> {
+            unreachable!("never calibrated")
+        }
+    }
+
+    #[test]
+    fn a_failed_calibration_stops_the_controller_and_says_so() {
+        let ptz = Ptz::spawn(&fast_config(), Box::new(BrokenMotors), &[]).unwrap();
+        let handle = ptz.handle();
+        let reader = handle.reader();
+        assert!(reader.wait_until(PATIENCE, |_| reader.is_stopped()));
+        assert!(matches!(
+            handle.execute(Command::Home),
+            Err(PtzError::Stopped)
+        ));
+    }
+
+    #[test]
+    fn the_config_section_parses() {
+        let text = r#"
+            home = { pan = 100, tilt = 40 }
+            swing_dwell_seconds = 2.5
+            [profile]
+            max_speed = 90.0
+            [motors]
+            driver = "stepper"
+            homing_step_interval_us = 500
+            [motors.pan]
+            step = { line = 5 }
+            dir = { line = 6 }
+            limit = { line = 13, active_low = true }
+            steps_per_degree = 17.78
+            [motors.tilt]
+            step = { line = 19 }
+            dir = { line = 26 }
+            limit = { line = 21 }
+            steps_per_degree = 8.9
+            max_degrees = 120.0
+        "#;
+        let config: PtzConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.home, at(100, 40));
+        assert_eq!(config.profile.max_speed, 90.0);
+        assert_eq!(config.profile.acceleration, 120.0, "default kept");
+        let DriverConfig::Stepper(stepper) = config.motors else {
+            panic!("stepper expected")
+        };
+        assert!(stepper.pan.limit.active_low);
+        assert_eq!(stepper.tilt.max_degrees, Some(120.0));
+        assert_eq!(
+            toml::from_str::<PtzConfig>("").unwrap(),
+            PtzConfig::default()
+        );
+        assert!(toml::from_str::<PtzConfig>("home = { pan = 400, tilt = 0 }").is_err());
+    }
+}

@@ -5,9 +5,10 @@
 //! closes, and that point becomes 0°. Soft limits keep the axis inside its configured range
 //! whatever it is asked, so a wrong setpoint can never drive the head into its end stops.
 //!
-//! Pulses are emitted back to back within a controller tick; one GPIO write through the
-//! character device takes a few microseconds, above the ~1 µs minimum pulse width of common
-//! driver chips.
+//! The pulses of one controller tick are spaced by at least `step_interval_us`, so that a tick's
+//! worth of steps never reaches the motor as a burst faster than it can follow; one GPIO write
+//! through the character device takes a few microseconds, above the ~1 µs minimum pulse width
+//! of common driver chips.
 
 use std::time::Duration;
 
@@ -55,10 +56,25 @@ pub struct StepperConfig {
     /// Pause between homing steps, microseconds: homing runs slowly, without the profile.
     #[serde(default = "default_homing_step_interval")]
     pub homing_step_interval_us: u64,
+    /// Shortest pause between steps while moving, microseconds (default 200: at most 5000
+    /// steps per second).
+    #[serde(default = "default_step_interval")]
+    pub step_interval_us: u64,
 }
 
 fn default_homing_step_interval() -> u64 {
     2000
+}
+
+fn default_step_interval() -> u64 {
+    200
+}
+
+/// Sleeps for `interval` unless it is zero (tests run the driver at full speed).
+fn pause(interval: Duration) {
+    if !interval.is_zero() {
+        std::thread::sleep(interval);
+    }
 }
 
 /// The GPIO lines of one axis, already requested.
@@ -147,9 +163,7 @@ impl StepperAxis {
                 return Ok(());
             }
             self.pulse()?;
-            if !interval.is_zero() {
-                std::thread::sleep(interval);
-            }
+            pause(interval);
         }
         Err(DriveError::HomingFailed {
             axis: self.name,
@@ -157,7 +171,7 @@ impl StepperAxis {
         })
     }
 
-    fn drive_to(&mut self, degrees: f64) -> Result<(), DriveError> {
+    fn drive_to(&mut self, degrees: f64, interval: Duration) -> Result<(), DriveError> {
         let target =
             ((degrees * self.steps_per_degree).round() as i64).clamp(self.soft_min, self.soft_max);
         let delta = target - self.position;
@@ -168,6 +182,7 @@ impl StepperAxis {
         for _ in 0..delta.unsigned_abs() {
             self.pulse()?;
             self.position += delta.signum();
+            pause(interval);
         }
         Ok(())
     }
@@ -182,6 +197,7 @@ pub struct StepperDriver {
     pan: StepperAxis,
     tilt: StepperAxis,
     homing_interval: Duration,
+    step_interval: Duration,
 }
 
 impl StepperDriver {
@@ -202,6 +218,7 @@ impl StepperDriver {
             pan: StepperAxis::new(AxisName::Pan, &config.pan, PAN_MAX, pan)?,
             tilt: StepperAxis::new(AxisName::Tilt, &config.tilt, TILT_MAX, tilt)?,
             homing_interval: Duration::from_micros(config.homing_step_interval_us),
+            step_interval: Duration::from_micros(config.step_interval_us),
         })
     }
 }
@@ -214,8 +231,8 @@ impl MotorDriver for StepperDriver {
     }
 
     fn drive_to(&mut self, pan: f64, tilt: f64) -> Result<(), DriveError> {
-        self.pan.drive_to(pan)?;
-        self.tilt.drive_to(tilt)
+        self.pan.drive_to(pan, self.step_interval)?;
+        self.tilt.drive_to(tilt, self.step_interval)
     }
 }
 
@@ -261,6 +278,7 @@ mod tests {
             pan: axis_config(10, 10.0),
             tilt: axis_config(20, 4.0),
             homing_step_interval_us: 0,
+            step_interval_us: 0,
         }
     }
 

@@ -37,3 +37,22 @@ pub use request::{Credentials, Method, Request, Version};
 pub use response::{Body, Response, Status};
 pub use server::{Handler, Limits, ListenerId, Pending, Reply, Responder, Server, ServerHandle};
 pub use stream::{Broadcast, Chunk, StreamBody, StreamStats};
+
+/// Entry points for the workspace's criterion benches; not a stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::request::{parse_head, parse_params, Version};
+    use crate::response::Response;
+
+    /// Parses a request head and its query parameters, then renders a small response head,
+    /// as the server does for every request. Returns the rendered size.
+    pub fn parse_and_render(raw: &[u8], body: &'static str) -> usize {
+        let (head, _) = parse_head(raw, 64 * 1024)
+            .expect("valid request")
+            .expect("complete head");
+        let mut params = Vec::new();
+        parse_params(head.query.as_bytes(), &mut params).expect("valid query");
+        let keep_alive = head.version == Version::Http11 && !head.wants_close;
+        Response::html(body).render_head(head.version, keep_alive).len() + params.len()
+    }
+}

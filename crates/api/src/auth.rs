@@ -66,14 +66,22 @@ pub struct BadCredentials;
 /// Checks Basic credentials against the administrator and the user list. Every
 /// candidate is compared in constant time and all are compared, so the answer's timing
 /// does not tell which part was wrong or how much of it matched.
-pub fn authenticate(state: &State, credentials: Option<(&str, &str)>) -> Result<Principal, BadCredentials> {
+pub fn authenticate(
+    state: &State,
+    credentials: Option<(&str, &str)>,
+) -> Result<Principal, BadCredentials> {
     let Some((name, password)) = credentials else {
         return Ok(Principal::Anonymous);
     };
     let admin = &state.system;
-    let mut found = matches(&admin.admin_id, &admin.admin_password, name, password).then_some(Role::Admin);
+    let mut found =
+        matches(&admin.admin_id, &admin.admin_password, name, password).then_some(Role::Admin);
     for user in &state.users {
-        let role = if user.privilege == 1 { Role::Operator } else { Role::Viewer };
+        let role = if user.privilege == 1 {
+            Role::Operator
+        } else {
+            Role::Viewer
+        };
         if matches(&user.name, &user.password, name, password) && found.is_none() {
             found = Some(role);
         }
@@ -120,7 +128,10 @@ const ASSET_PREFIX: &str = "/static/";
 /// The one authorization table: the access `path` needs with these parameter names,
 /// or `None` if the daemon serves no such path (404). Parameter names are compared
 /// ignoring ASCII case, as the configuration CGIs match them.
-pub fn required_access<'a>(path: &str, param_names: impl IntoIterator<Item = &'a str>) -> Option<Access> {
+pub fn required_access<'a>(
+    path: &str,
+    param_names: impl IntoIterator<Item = &'a str>,
+) -> Option<Access> {
     if Resource::from_path(path).is_some() {
         return Some(Access::Admin);
     }
@@ -136,8 +147,9 @@ pub fn required_access<'a>(path: &str, param_names: impl IntoIterator<Item = &'a
 }
 
 fn is_asset(path: &str) -> bool {
-    path.strip_prefix(ASSET_PREFIX)
-        .is_some_and(|rest| !rest.is_empty() && !rest.split('/').any(|seg| seg.is_empty() || seg == ".."))
+    path.strip_prefix(ASSET_PREFIX).is_some_and(|rest| {
+        !rest.is_empty() && !rest.split('/').any(|seg| seg.is_empty() || seg == "..")
+    })
 }
 
 /// Reading the I/O status is for viewers; switching upload or e-mail for operators;
@@ -150,7 +162,9 @@ fn iocontrol_access<'a>(param_names: impl IntoIterator<Item = &'a str>) -> Acces
             let name = name.trim();
             if name.eq_ignore_ascii_case("Trigger1") || name.eq_ignore_ascii_case("Trigger2") {
                 Access::Admin
-            } else if name.eq_ignore_ascii_case("ImageUpload") || name.eq_ignore_ascii_case("ImageEmail") {
+            } else if name.eq_ignore_ascii_case("ImageUpload")
+                || name.eq_ignore_ascii_case("ImageEmail")
+            {
                 Access::Operator
             } else {
                 Access::Viewer
@@ -235,8 +249,16 @@ mod tests {
         let mut state = State::factory("adminpw");
         state.access.access_control_enable = if access_control_enabled { 0 } else { 1 };
         state.users = vec![
-            UserRecord { name: "view".into(), password: "v".into(), privilege: 0 },
-            UserRecord { name: "op".into(), password: "o".into(), privilege: 1 },
+            UserRecord {
+                name: "view".into(),
+                password: "v".into(),
+                privilege: 0,
+            },
+            UserRecord {
+                name: "op".into(),
+                password: "o".into(),
+                privilege: 1,
+            },
         ];
         state
     }
@@ -253,23 +275,46 @@ mod tests {
         let run = |creds, enabled| {
             let mut limiter = LoginLimiter::new();
             let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-            let outcome = authorize(&state(enabled), &mut limiter, ip, Instant::now(), creds, path, params.iter().copied());
+            let outcome = authorize(
+                &state(enabled),
+                &mut limiter,
+                ip,
+                Instant::now(),
+                creds,
+                path,
+                params.iter().copied(),
+            );
             outcome.expect("known path").is_ok()
         };
-        [run(ANON, true), run(VIEW, true), run(OP, true), run(ADMIN, true), run(WRONG, true), run(ANON, false)]
+        [
+            run(ANON, true),
+            run(VIEW, true),
+            run(OP, true),
+            run(ADMIN, true),
+            run(WRONG, true),
+            run(ANON, false),
+        ]
     }
 
     #[test]
     fn chapter_3_is_for_the_administrator_only() {
         for resource in Resource::ALL {
-            assert_eq!(row(resource.path(), &[]), [false, false, false, true, false, false], "{resource:?}");
+            assert_eq!(
+                row(resource.path(), &[]),
+                [false, false, false, true, false, false],
+                "{resource:?}"
+            );
         }
     }
 
     #[test]
     fn streams_and_io_status_are_for_viewers_or_anyone_without_access_control() {
         for path in ["/image.jpg", "/mjpeg.cgi", "/iocontrol.cgi"] {
-            assert_eq!(row(path, &[]), [false, true, true, true, false, true], "{path}");
+            assert_eq!(
+                row(path, &[]),
+                [false, true, true, true, false, true],
+                "{path}"
+            );
         }
     }
 
@@ -292,13 +337,23 @@ mod tests {
     #[test]
     fn the_web_page_is_a_viewers_page() {
         for path in ["/", "/index.html", "/static/app.js"] {
-            assert_eq!(row(path, &[]), [false, true, true, true, false, true], "{path}");
+            assert_eq!(
+                row(path, &[]),
+                [false, true, true, true, false, true],
+                "{path}"
+            );
         }
     }
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for path in ["/nope.cgi", "/static/", "/static/../state.toml", "/image.cgi/x", "/IMAGE.JPG"] {
+        for path in [
+            "/nope.cgi",
+            "/static/",
+            "/static/../state.toml",
+            "/image.cgi/x",
+            "/IMAGE.JPG",
+        ] {
             assert_eq!(required_access(path, []), None, "{path}");
         }
     }
@@ -311,7 +366,15 @@ mod tests {
         let now = Instant::now();
         let mut outcomes = Vec::new();
         for _ in 0..6 {
-            outcomes.push(authorize(&state, &mut limiter, ip, now, WRONG, "/image.jpg", []));
+            outcomes.push(authorize(
+                &state,
+                &mut limiter,
+                ip,
+                now,
+                WRONG,
+                "/image.jpg",
+                [],
+            ));
         }
         assert_eq!(outcomes[0], Some(Err(Denied::BadCredentials)));
         assert_eq!(outcomes[5], Some(Err(Denied::RateLimited)));
@@ -330,8 +393,14 @@ mod tests {
         assert_eq!(role(VIEW), Some(Role::Viewer));
         assert_eq!(role(OP), Some(Role::Operator));
         assert_eq!(role(ADMIN), Some(Role::Admin));
-        assert_eq!(authenticate(&state, Some(("view", "V"))), Err(BadCredentials));
-        assert_eq!(authenticate(&state, Some(("nobody", ""))), Err(BadCredentials));
+        assert_eq!(
+            authenticate(&state, Some(("view", "V"))),
+            Err(BadCredentials)
+        );
+        assert_eq!(
+            authenticate(&state, Some(("nobody", ""))),
+            Err(BadCredentials)
+        );
         assert_eq!(authenticate(&state, None), Ok(Principal::Anonymous));
     }
 }

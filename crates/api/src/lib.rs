@@ -89,6 +89,8 @@ pub use service::{
     ActiveViewer, ConfigService, Effects, InitialAdmin, LedMode, LoadReport, OpenError, Reply,
     RuntimeInfo, SharedState, CGI_VERSION,
 };
-pub use state::{PresetRecord, State, MAX_PAN, MAX_PRESET, MAX_PRESET_NAME, MAX_TILT, MAX_USERS, STATE_VERSION};
+pub use state::{
+    PresetRecord, State, MAX_PAN, MAX_PRESET, MAX_PRESET_NAME, MAX_TILT, MAX_USERS, STATE_VERSION,
+};
 pub use store::{LoadSource, StateStore, StoreError};
 pub use timezone::{CameraClock, CameraTimeZone};

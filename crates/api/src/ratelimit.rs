@@ -137,7 +137,10 @@ mod tests {
         }
         limiter.record_failure(ip(1), t0 + Duration::from_secs(4));
         assert!(limiter.is_blocked(ip(1), t0 + Duration::from_secs(5)));
-        assert!(!limiter.is_blocked(ip(2), t0 + Duration::from_secs(5)), "other clients unaffected");
+        assert!(
+            !limiter.is_blocked(ip(2), t0 + Duration::from_secs(5)),
+            "other clients unaffected"
+        );
         let after = t0 + Duration::from_secs(4) + LoginLimiter::LOCKOUT;
         assert!(!limiter.is_blocked(ip(1), after));
     }

@@ -376,7 +376,9 @@ fn is_host_name(host: &str) -> bool {
     !host.is_empty()
         && host.split('.').all(|label| {
             (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -391,8 +393,7 @@ fn parse_ipv4(raw: &str) -> Result<Value, String> {
 
 /// Parses `hh:mm:ss` (one-digit fields accepted, as some clients send them).
 pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(raw.trim(), "%H:%M:%S")
-        .map_err(|_| "must be a time hh:mm:ss".into())
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M:%S").map_err(|_| "must be a time hh:mm:ss".into())
 }
 
 /// Parses `yyyy-mm-dd`.
@@ -462,7 +463,10 @@ mod tests {
     #[test]
     fn choices_ignore_case_and_extra_spaces_but_store_the_spec_spelling() {
         let kind = Kind::Choice(&["Fully Automatic", "5.5 Mb"]);
-        assert_eq!(parse(&kind, "fully  automatic"), Ok(Value::Text("Fully Automatic".into())));
+        assert_eq!(
+            parse(&kind, "fully  automatic"),
+            Ok(Value::Text("Fully Automatic".into()))
+        );
         assert_eq!(parse(&kind, "5.5 MB"), Ok(Value::Text("5.5 Mb".into())));
         assert!(parse(&kind, "5 Mb").is_err());
     }

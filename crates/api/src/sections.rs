@@ -213,7 +213,10 @@ impl Section for NetworkConfig {
     fn check(&self) -> Result<(), ApiError> {
         let mask = u32::from(self.subnet_mask);
         if mask.leading_ones() + mask.trailing_zeros() != 32 {
-            return Err(ApiError::invalid("SubnetMask", "must be a contiguous netmask"));
+            return Err(ApiError::invalid(
+                "SubnetMask",
+                "must be a contiguous netmask",
+            ));
         }
         if self.ip_address_mode == 1 {
             self.check_fixed_address(mask)?;
@@ -350,7 +353,10 @@ impl WirelessConfig {
                 continue;
             }
             if hex && !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ApiError::invalid(name, "must be hexadecimal (WEPKeyFormat is 1)"));
+                return Err(ApiError::invalid(
+                    name,
+                    "must be hexadecimal (WEPKeyFormat is 1)",
+                ));
             }
             if !key.is_ascii() {
                 return Err(ApiError::invalid(name, "must be ASCII"));
@@ -379,12 +385,16 @@ impl WirelessConfig {
         let psk = &self.pre_shared_key;
         if psk.is_empty() {
             return if self.wep_encryption == 4 {
-                Err(ApiError::invalid("PreSharedKey", "required when WEPEncryption is 4"))
+                Err(ApiError::invalid(
+                    "PreSharedKey",
+                    "required when WEPEncryption is 4",
+                ))
             } else {
                 Ok(())
             };
         }
-        let passphrase = (8..=63).contains(&psk.len()) && psk.bytes().all(|b| (32..=126).contains(&b));
+        let passphrase =
+            (8..=63).contains(&psk.len()) && psk.bytes().all(|b| (32..=126).contains(&b));
         let raw_key = psk.len() == 64 && psk.bytes().all(|b| b.is_ascii_hexdigit());
         if passphrase || raw_key {
             Ok(())
@@ -473,7 +483,10 @@ fn check_schedule(
     stop_name: &'static str,
 ) -> Result<(), ApiError> {
     if mode == 1 && start == stop {
-        return Err(ApiError::invalid(stop_name, "must differ from the start time"));
+        return Err(ApiError::invalid(
+            stop_name,
+            "must differ from the start time",
+        ));
     }
     Ok(())
 }
@@ -520,7 +533,9 @@ impl Section for EmailConfig {
             ("EmailSenderAddress", &self.sender),
             ("EmailReceiverAddress", &self.receiver),
         ] {
-            if !address.is_empty() && (!address.contains('@') || address.contains(char::is_whitespace)) {
+            if !address.is_empty()
+                && (!address.contains('@') || address.contains(char::is_whitespace))
+            {
                 return Err(ApiError::invalid(name, "must be an e-mail address"));
             }
         }

@@ -22,12 +22,14 @@ use crate::platform::{format_mac, Platform, PlatformError};
 use crate::resources::Resource;
 use crate::schema::{self, line, Section};
 use crate::sections::{
-    DateTimeConfig, EmailConfig, ImageConfig, NetworkConfig, SystemConfig,
-    UploadConfig, UserAccessConfig, UserRecord, WirelessConfig,
+    DateTimeConfig, EmailConfig, ImageConfig, NetworkConfig, SystemConfig, UploadConfig,
+    UserAccessConfig, UserRecord, WirelessConfig,
 };
 use crate::state::{self, PresetRecord, State};
 use crate::store::{LoadSource, StateStore, StoreError};
-use crate::timezone::{derived_offset_hours, format_date_time, CameraClock, CameraTimeZone, DATE_TIME_LEN};
+use crate::timezone::{
+    derived_offset_hours, format_date_time, CameraClock, CameraTimeZone, DATE_TIME_LEN,
+};
 
 /// The value of `/cgiversion.cgi` (3.1.1).
 pub const CGI_VERSION: &str = "2";
@@ -155,7 +157,10 @@ pub struct SharedState(Arc<RwLock<Arc<State>>>);
 impl SharedState {
     /// The current state.
     pub fn load(&self) -> Arc<State> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn store(&self, state: Arc<State>) {
@@ -280,14 +285,33 @@ impl ConfigService {
         let mut effects = match resource {
             Resource::System => self.set_system(&params)?,
             Resource::DateTime => self.set_datetime(&params)?,
-            Resource::User => self.set_simple(resource, &params, |s| &mut s.access, |e| e.access_changed = true)?,
+            Resource::User => self.set_simple(
+                resource,
+                &params,
+                |s| &mut s.access,
+                |e| e.access_changed = true,
+            )?,
             Resource::UserList => self.set_userlist(&params)?,
             Resource::Image => self.set_image(&params)?,
             Resource::Network => self.set_network(&params, runtime)?,
             Resource::Wireless => self.set_wireless(&params)?,
-            Resource::Upload => self.set_simple(resource, &params, |s| &mut s.upload, |e| e.upload_changed = true)?,
-            Resource::Email => self.set_simple(resource, &params, |s| &mut s.email, |e| e.email_changed = true)?,
-            _ => return Err(ApiError::ReadOnly { resource: resource.path() }),
+            Resource::Upload => self.set_simple(
+                resource,
+                &params,
+                |s| &mut s.upload,
+                |e| e.upload_changed = true,
+            )?,
+            Resource::Email => self.set_simple(
+                resource,
+                &params,
+                |s| &mut s.email,
+                |e| e.email_changed = true,
+            )?,
+            _ => {
+                return Err(ApiError::ReadOnly {
+                    resource: resource.path(),
+                })
+            }
         };
         effects.reboot = reboot == Some(true);
         Ok(effects)
@@ -336,8 +360,10 @@ impl ConfigService {
         self.commit(next)?;
         let after = &self.state.system;
         Ok(Effects {
-            led: (after.led_control != before.led_control).then(|| LedMode::from_code(after.led_control)),
-            access_changed: after.admin_id != before.admin_id || after.admin_password != before.admin_password,
+            led: (after.led_control != before.led_control)
+                .then(|| LedMode::from_code(after.led_control)),
+            access_changed: after.admin_id != before.admin_id
+                || after.admin_password != before.admin_password,
             ..Effects::default()
         })
     }
@@ -352,7 +378,11 @@ impl ConfigService {
         })
     }
 
-    fn set_network(&mut self, params: &[&(String, String)], runtime: &RuntimeInfo<'_>) -> Result<Effects, ApiError> {
+    fn set_network(
+        &mut self,
+        params: &[&(String, String)],
+        runtime: &RuntimeInfo<'_>,
+    ) -> Result<Effects, ApiError> {
         let next = self.edit(Resource::Network, params, |s| &mut s.network)?;
         if next.network.second_port() == Some(runtime.http_port) {
             return Err(ApiError::invalid("SecondHTTPPort", "is the main HTTP port"));
@@ -364,7 +394,8 @@ impl ConfigService {
             tolerate_unsupported(self.platform.apply_network(&after))?;
         }
         Ok(Effects {
-            second_http_port: (after.second_port() != before.second_port()).then(|| after.second_port()),
+            second_http_port: (after.second_port() != before.second_port())
+                .then(|| after.second_port()),
             ..Effects::default()
         })
     }
@@ -388,16 +419,28 @@ impl ConfigService {
         let (date, params) = take_param(params, "Date", schema::parse_date)?;
         let (time, params) = take_param(&params, "Time", schema::parse_time)?;
         let mut next = self.edit(Resource::DateTime, &params, |s| &mut s.datetime)?;
-        let sent = |name: &str| params.iter().any(|(n, _)| n.trim().eq_ignore_ascii_case(name));
-        reconcile_time_zone(&mut next.datetime, &self.state.datetime, sent("TimeZoneIndex"), sent("TimeZone"));
+        let sent = |name: &str| {
+            params
+                .iter()
+                .any(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        };
+        reconcile_time_zone(
+            &mut next.datetime,
+            &self.state.datetime,
+            sent("TimeZoneIndex"),
+            sent("TimeZone"),
+        );
         let dt = next.datetime.clone();
         let zone = CameraTimeZone::from_setting(dt.time_zone_index, dt.time_zone);
         let manual = if dt.date_time_mode == 1 && (date.is_some() || time.is_some()) {
             let now = zone.local(self.clock.now());
             let local = NaiveDateTime::new(date.unwrap_or(now.date()), time.unwrap_or(now.time()));
-            let instant = zone
-                .instant(local)
-                .ok_or_else(|| ApiError::invalid("Time", "does not exist in this time zone (daylight saving gap)"))?;
+            let instant = zone.instant(local).ok_or_else(|| {
+                ApiError::invalid(
+                    "Time",
+                    "does not exist in this time zone (daylight saving gap)",
+                )
+            })?;
             Some(instant)
         } else {
             None
@@ -427,11 +470,23 @@ impl ConfigService {
         if let Some(name) = unknown.first() {
             return Err(ApiError::unknown(Resource::UserList.path(), name));
         }
-        let named = params.iter().any(|(n, _)| n.trim().eq_ignore_ascii_case("UserName"));
+        let named = params
+            .iter()
+            .any(|(n, _)| n.trim().eq_ignore_ascii_case("UserName"));
         let mut next = (*self.state).clone();
         match (add, delete) {
-            (true, true) => return Err(ApiError::invalid("UserAdd", "cannot be combined with UserDelete")),
-            (false, false) => return Err(ApiError::invalid("UserAdd", "UserAdd=Yes or UserDelete=Yes is required")),
+            (true, true) => {
+                return Err(ApiError::invalid(
+                    "UserAdd",
+                    "cannot be combined with UserDelete",
+                ))
+            }
+            (false, false) => {
+                return Err(ApiError::invalid(
+                    "UserAdd",
+                    "UserAdd=Yes or UserDelete=Yes is required",
+                ))
+            }
             (true, false) => {
                 if !named {
                     return Err(ApiError::invalid("UserName", "is required"));
@@ -464,7 +519,10 @@ impl ConfigService {
         }
         let (reboot, factory) = (reboot == Some(true), factory == Some(true));
         if !reboot && !factory {
-            return Err(ApiError::invalid("Reset", "Reset=Yes or FactoryReset=Yes is required"));
+            return Err(ApiError::invalid(
+                "Reset",
+                "Reset=Yes or FactoryReset=Yes is required",
+            ));
         }
         let mut effects = Effects {
             reboot,
@@ -472,12 +530,15 @@ impl ConfigService {
         };
         if factory {
             let (password, generated) = first_password(&self.initial_admin).map_err(|e| {
-                ApiError::Platform(PlatformError::Malformed { what: e.to_string() })
+                ApiError::Platform(PlatformError::Malformed {
+                    what: e.to_string(),
+                })
             })?;
             let fresh = State::factory(&password);
             effects.image = Some(fresh.image.clone());
-            effects.second_http_port = (fresh.network.second_port() != self.state.network.second_port())
-                .then(|| fresh.network.second_port());
+            effects.second_http_port = (fresh.network.second_port()
+                != self.state.network.second_port())
+            .then(|| fresh.network.second_port());
             effects.led = Some(LedMode::from_code(fresh.system.led_control));
             effects.access_changed = true;
             effects.upload_changed = true;
@@ -518,7 +579,9 @@ impl ConfigService {
         for result in results {
             match result {
                 Ok(()) => {}
-                Err(PlatformError::Unsupported(what)) => log::info!("{what}: kept in the state, not applied"),
+                Err(PlatformError::Unsupported(what)) => {
+                    log::info!("{what}: kept in the state, not applied")
+                }
                 Err(e) => log::warn!("applying saved settings: {e}"),
             }
         }
@@ -549,10 +612,19 @@ impl ConfigService {
     fn render_datetime(&self, out: &mut String) {
         schema::render::<DateTimeConfig>(&self.state.datetime, out);
         let now = self.clock.now_local();
-        let _ = write!(out, "Date={}\r\nTime={}\r\n", now.format("%Y-%m-%d"), now.format("%H:%M:%S"));
+        let _ = write!(
+            out,
+            "Date={}\r\nTime={}\r\n",
+            now.format("%Y-%m-%d"),
+            now.format("%H:%M:%S")
+        );
     }
 
-    fn render_info(&self, resource: Resource, runtime: &RuntimeInfo<'_>) -> Result<String, ApiError> {
+    fn render_info(
+        &self,
+        resource: Resource,
+        runtime: &RuntimeInfo<'_>,
+    ) -> Result<String, ApiError> {
         let mut out = String::new();
         match resource {
             Resource::CgiVersion => line(&mut out, "CGIVersion", CGI_VERSION),
@@ -587,7 +659,11 @@ impl ConfigService {
         for viewer in runtime.viewers {
             line(out, "UserIPAddress", viewer.ip);
             line(out, "UserName", viewer.user.as_deref().unwrap_or(""));
-            line(out, "AccessDateTime", format_date_time(&zone.local(viewer.since), &mut buf));
+            line(
+                out,
+                "AccessDateTime",
+                format_date_time(&zone.local(viewer.since), &mut buf),
+            );
             line(out, "MinisecondPerPacket", viewer.ms_per_packet);
         }
     }
@@ -602,7 +678,11 @@ impl ConfigService {
         line(out, "SecondaryDNSAddress", info.dns2);
         line(out, "DynamicDNS", enable_text(config.ddns_enable == 1));
         let second = enable_text(config.second_port().is_some());
-        line(out, "SecondaryHTTPPort", format_args!("{second} (Port : {})", config.second_http_port));
+        line(
+            out,
+            "SecondaryHTTPPort",
+            format_args!("{second} (Port : {})", config.second_http_port),
+        );
         if config.upnp_enable == 1 {
             line(out, "UpnP", format_args!("Enable (IP : {})", info.ip));
         } else {
@@ -614,12 +694,20 @@ impl ConfigService {
     fn render_iwireless(&self, out: &mut String) -> Result<(), ApiError> {
         let info = self.platform.wireless()?;
         let config = &self.state.wireless;
-        let mode = if config.connection_mode == 1 { "Adhoc" } else { "Infrastructure" };
+        let mode = if config.connection_mode == 1 {
+            "Adhoc"
+        } else {
+            "Infrastructure"
+        };
         line(out, "ConnectionMode", mode);
         line(out, "WirelessLink", info.link.text());
         match &info.access_point {
             Some(ap) => {
-                line(out, "SSID", format_args!("{} (MAC : {})", ap.ssid, format_mac(&ap.bssid)));
+                line(
+                    out,
+                    "SSID",
+                    format_args!("{} (MAC : {})", ap.ssid, format_mac(&ap.bssid)),
+                );
                 line(out, "WirelessChannel", ap.channel);
             }
             None => {
@@ -627,7 +715,11 @@ impl ConfigService {
                 line(out, "WirelessChannel", config.channel);
             }
         }
-        line(out, "TransmissionRate", info_rate(&config.transmission_rate));
+        line(
+            out,
+            "TransmissionRate",
+            info_rate(&config.transmission_rate),
+        );
         let encryption = match config.wep_encryption {
             2 | 3 => "WEP",
             4 => "WPA-PSK / WPA2-PSK",
@@ -667,24 +759,40 @@ fn info_rate(rate: &str) -> String {
 fn render_iimage(image: &ImageConfig, runtime: &RuntimeInfo<'_>, out: &mut String) {
     const RESOLUTIONS: [&str; 3] = ["160 x 120", "320 x 240", "640 x 480"];
     const COMPRESSIONS: [&str; 5] = ["Very Low", "Low", "Medium", "High", "Very High"];
-    let pick = |names: &[&'static str], code: u8| names.get(usize::from(code)).copied().unwrap_or("");
-    line(out, "VideoResolution", pick(&RESOLUTIONS, image.video_resolution));
-    line(out, "CompressionRate", pick(&COMPRESSIONS, image.compression_rate));
+    let pick =
+        |names: &[&'static str], code: u8| names.get(usize::from(code)).copied().unwrap_or("");
+    line(
+        out,
+        "VideoResolution",
+        pick(&RESOLUTIONS, image.video_resolution),
+    );
+    line(
+        out,
+        "CompressionRate",
+        pick(&COMPRESSIONS, image.compression_rate),
+    );
     if image.frame_rate == 0 {
         line(out, "FrameRate", "Auto");
     } else {
         line(out, "FrameRate", image.frame_rate);
     }
-    line(out, "FrameSize", format_args!("{} Bytes", runtime.latest_frame_size.unwrap_or(0)));
+    line(
+        out,
+        "FrameSize",
+        format_args!("{} Bytes", runtime.latest_frame_size.unwrap_or(0)),
+    );
     let hertz = if image.light_frequency == 1 { 60 } else { 50 };
     line(out, "LightFrequency", format_args!("{hertz} Hz"));
 }
+
+/// Request parameters as borrowed pairs.
+type Params<'p> = Vec<&'p (String, String)>;
 
 /// Removes every `name` (any case) from `params`, returning its last value as Yes/No.
 fn take_flag<'p>(
     params: &[&'p (String, String)],
     name: &'static str,
-) -> Result<(Option<bool>, Vec<&'p (String, String)>), ApiError> {
+) -> Result<(Option<bool>, Params<'p>), ApiError> {
     take_param(params, name, schema::parse_yes_no)
 }
 
@@ -693,7 +801,7 @@ fn take_param<'p, T>(
     params: &[&'p (String, String)],
     name: &'static str,
     parse: fn(&str) -> Result<T, String>,
-) -> Result<(Option<T>, Vec<&'p (String, String)>), ApiError> {
+) -> Result<(Option<T>, Params<'p>), ApiError> {
     let mut value = None;
     let mut rest = Vec::with_capacity(params.len());
     for pair in params.iter().copied() {
@@ -707,7 +815,12 @@ fn take_param<'p, T>(
 }
 
 /// The `TimeZone`/`TimeZoneIndex` rule, documented at [`ConfigService`]'s datetime set.
-fn reconcile_time_zone(next: &mut DateTimeConfig, before: &DateTimeConfig, index_sent: bool, zone_sent: bool) {
+fn reconcile_time_zone(
+    next: &mut DateTimeConfig,
+    before: &DateTimeConfig,
+    index_sent: bool,
+    zone_sent: bool,
+) {
     if let Some(offset) = derived_offset_hours(next.time_zone_index) {
         let zone_only = zone_sent && !index_sent;
         if zone_only && next.time_zone != offset {
@@ -751,3 +864,7 @@ fn first_password(initial: &InitialAdmin) -> Result<(String, Option<String>), Ra
         }
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -128,7 +128,10 @@ pub fn validate_section<S: Section>(section: &S) -> Result<(), ApiError> {
 /// Users: each valid, names unique and different from the administrator, at most 20.
 pub fn validate_users(users: &[UserRecord], admin_id: &str) -> Result<(), ApiError> {
     if users.len() > MAX_USERS {
-        return Err(ApiError::invalid("UserName", format!("at most {MAX_USERS} users")));
+        return Err(ApiError::invalid(
+            "UserName",
+            format!("at most {MAX_USERS} users"),
+        ));
     }
     for (i, user) in users.iter().enumerate() {
         validate_section(user)?;
@@ -144,7 +147,10 @@ pub fn validate_users(users: &[UserRecord], admin_id: &str) -> Result<(), ApiErr
 pub fn validate_presets(presets: &[PresetRecord]) -> Result<(), ApiError> {
     for (i, preset) in presets.iter().enumerate() {
         if !(1..=MAX_PRESET).contains(&preset.position) {
-            return Err(ApiError::invalid("SetPosition", format!("must be 1 to {MAX_PRESET}")));
+            return Err(ApiError::invalid(
+                "SetPosition",
+                format!("must be 1 to {MAX_PRESET}"),
+            ));
         }
         if presets[..i].iter().any(|p| p.position == preset.position) {
             return Err(ApiError::invalid("SetPosition", "appears twice"));
@@ -152,10 +158,16 @@ pub fn validate_presets(presets: &[PresetRecord]) -> Result<(), ApiError> {
         schema::parse_text(&preset.name, MAX_PRESET_NAME)
             .map_err(|reason| ApiError::invalid("SetName", reason))?;
         if preset.pan > MAX_PAN {
-            return Err(ApiError::invalid("PanTiltHorizontal", format!("must be 0 to {MAX_PAN}")));
+            return Err(ApiError::invalid(
+                "PanTiltHorizontal",
+                format!("must be 0 to {MAX_PAN}"),
+            ));
         }
         if preset.tilt > MAX_TILT {
-            return Err(ApiError::invalid("PanTiltVertical", format!("must be 0 to {MAX_TILT}")));
+            return Err(ApiError::invalid(
+                "PanTiltVertical",
+                format!("must be 0 to {MAX_TILT}"),
+            ));
         }
     }
     Ok(())
@@ -190,7 +202,10 @@ mod tests {
         let state: State =
             toml::from_str("version = 1\n[image]\nbrightness = 10\n").expect("parses");
         assert_eq!(state.image.brightness, 10);
-        assert_eq!(state.image.video_resolution, ImageConfig::default().video_resolution);
+        assert_eq!(
+            state.image.video_resolution,
+            ImageConfig::default().video_resolution
+        );
         assert_eq!(state.system, SystemConfig::default());
     }
 
@@ -214,13 +229,31 @@ mod tests {
         };
         assert!(validate_presets(std::slice::from_ref(&ok)).is_ok());
         for bad in [
-            PresetRecord { position: 0, ..ok.clone() },
-            PresetRecord { position: 25, ..ok.clone() },
-            PresetRecord { name: "thirteen char".into(), ..ok.clone() },
-            PresetRecord { pan: 341, ..ok.clone() },
-            PresetRecord { tilt: 136, ..ok.clone() },
+            PresetRecord {
+                position: 0,
+                ..ok.clone()
+            },
+            PresetRecord {
+                position: 25,
+                ..ok.clone()
+            },
+            PresetRecord {
+                name: "thirteen char".into(),
+                ..ok.clone()
+            },
+            PresetRecord {
+                pan: 341,
+                ..ok.clone()
+            },
+            PresetRecord {
+                tilt: 136,
+                ..ok.clone()
+            },
         ] {
-            assert!(validate_presets(&[bad.clone()]).is_err(), "{bad:?}");
+            assert!(
+                validate_presets(std::slice::from_ref(&bad)).is_err(),
+                "{bad:?}"
+            );
         }
         assert!(validate_presets(&[ok.clone(), ok]).is_err());
     }

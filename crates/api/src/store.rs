@@ -108,7 +108,10 @@ impl StateStore {
                 Ok((None, LoadSource::Lost(reason)))
             }
             Err(backup_reason) => {
-                let reason = format!("{reason}; {} is unreadable: {backup_reason}", backup.display());
+                let reason = format!(
+                    "{reason}; {} is unreadable: {backup_reason}",
+                    backup.display()
+                );
                 log::warn!("{reason}; starting from factory settings");
                 Ok((None, LoadSource::Lost(reason)))
             }
@@ -197,8 +200,14 @@ mod tests {
         let (_dir, store) = store();
         store.save(&version(7)).expect("save");
         let reopened = StateStore::new(store.dir()).expect("store");
-        assert_eq!(reopened.load().expect("load"), (Some(version(7)), LoadSource::Primary));
-        let mode = fs::metadata(store.path(STATE_FILE)).expect("stat").permissions().mode();
+        assert_eq!(
+            reopened.load().expect("load"),
+            (Some(version(7)), LoadSource::Primary)
+        );
+        let mode = fs::metadata(store.path(STATE_FILE))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!store.path(TEMP_FILE).exists());
     }
@@ -226,7 +235,10 @@ mod tests {
         // The next save must not rotate the corrupt file over the good backup.
         store.save(&version(3)).expect("save");
         assert_eq!(read_state(&store.path(BACKUP_FILE)), Ok(Some(version(1))));
-        assert_eq!(store.load().expect("load"), (Some(version(3)), LoadSource::Primary));
+        assert_eq!(
+            store.load().expect("load"),
+            (Some(version(3)), LoadSource::Primary)
+        );
     }
 
     #[test]
@@ -235,8 +247,11 @@ mod tests {
         store.save(&version(1)).expect("save");
         store.save(&version(2)).expect("save");
         let text = fs::read_to_string(store.path(STATE_FILE)).expect("read");
-        fs::write(store.path(STATE_FILE), text.replace("brightness = 2", "brightness = 200"))
-            .expect("edit");
+        fs::write(
+            store.path(STATE_FILE),
+            text.replace("brightness = 2", "brightness = 200"),
+        )
+        .expect("edit");
         assert_eq!(store.load().expect("load").0, Some(version(1)));
     }
 

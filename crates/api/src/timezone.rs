@@ -41,55 +41,155 @@ const fn row(label: &'static str, offset_minutes: i16, zone: Tz) -> TimeZoneEntr
 
 /// Table 1 of the appendix, all 85 rows, indexed by `TimeZoneIndex`.
 pub const TIME_ZONES: [TimeZoneEntry; 85] = [
-    TimeZoneEntry { label: "Unused timezone table", offset_minutes: 0, zone: None },
-    row("(GMT-12:00) International Date Line West", -720, Tz::Etc__GMTPlus12),
-    row("(GMT-11:00) Midway Island, Samoa", -660, Tz::Pacific__Pago_Pago),
+    TimeZoneEntry {
+        label: "Unused timezone table",
+        offset_minutes: 0,
+        zone: None,
+    },
+    row(
+        "(GMT-12:00) International Date Line West",
+        -720,
+        Tz::Etc__GMTPlus12,
+    ),
+    row(
+        "(GMT-11:00) Midway Island, Samoa",
+        -660,
+        Tz::Pacific__Pago_Pago,
+    ),
     row("(GMT-10:00) Hawaii", -600, Tz::Pacific__Honolulu),
     row("(GMT-09:00) Alaska", -540, Tz::America__Anchorage),
-    row("(GMT-08:00) Pacific Time (US & Canada)", -480, Tz::America__Los_Angeles),
-    row("(GMT-08:00) Tijuana, Baja California", -480, Tz::America__Tijuana),
+    row(
+        "(GMT-08:00) Pacific Time (US & Canada)",
+        -480,
+        Tz::America__Los_Angeles,
+    ),
+    row(
+        "(GMT-08:00) Tijuana, Baja California",
+        -480,
+        Tz::America__Tijuana,
+    ),
     row("(GMT-07:00) Arizona", -420, Tz::America__Phoenix),
-    row("(GMT-07:00) Chihuahua, La Paz, Mazatlan", -420, Tz::America__Mazatlan),
-    row("(GMT-07:00) Mountain Time (US & Canada)", -420, Tz::America__Denver),
+    row(
+        "(GMT-07:00) Chihuahua, La Paz, Mazatlan",
+        -420,
+        Tz::America__Mazatlan,
+    ),
+    row(
+        "(GMT-07:00) Mountain Time (US & Canada)",
+        -420,
+        Tz::America__Denver,
+    ),
     row("(GMT-06:00) Central America", -360, Tz::America__Guatemala),
-    row("(GMT-06:00) Central Time (US & Canada)", -360, Tz::America__Chicago),
-    row("(GMT-06:00) Guadalajara, Mexico City, Monterrey", -360, Tz::America__Mexico_City),
+    row(
+        "(GMT-06:00) Central Time (US & Canada)",
+        -360,
+        Tz::America__Chicago,
+    ),
+    row(
+        "(GMT-06:00) Guadalajara, Mexico City, Monterrey",
+        -360,
+        Tz::America__Mexico_City,
+    ),
     row("(GMT-06:00) Saskatchewan", -360, Tz::America__Regina),
-    row("(GMT-05:00) Bogota, Lima, Quito, Rio Branco", -300, Tz::America__Bogota),
-    row("(GMT-05:00) Eastern Time (US & Canada)", -300, Tz::America__New_York),
-    row("(GMT-05:00) Indiana (East)", -300, Tz::America__Indiana__Indianapolis),
+    row(
+        "(GMT-05:00) Bogota, Lima, Quito, Rio Branco",
+        -300,
+        Tz::America__Bogota,
+    ),
+    row(
+        "(GMT-05:00) Eastern Time (US & Canada)",
+        -300,
+        Tz::America__New_York,
+    ),
+    row(
+        "(GMT-05:00) Indiana (East)",
+        -300,
+        Tz::America__Indiana__Indianapolis,
+    ),
     row("(GMT-04:30) Caracas", -270, Tz::America__Caracas),
-    row("(GMT-04:00) Atlantic Time (Canada)", -240, Tz::America__Halifax),
+    row(
+        "(GMT-04:00) Atlantic Time (Canada)",
+        -240,
+        Tz::America__Halifax,
+    ),
     row("(GMT-04:00) La Paz", -240, Tz::America__La_Paz),
     row("(GMT-04:00) Manaus", -240, Tz::America__Manaus),
     row("(GMT-04:00) Santiago", -240, Tz::America__Santiago),
     row("(GMT-03:30) Newfoundland", -210, Tz::America__St_Johns),
     row("(GMT-03:00) Brasilia", -180, Tz::America__Sao_Paulo),
-    row("(GMT-03:00) Buenos Aires, Georgetown", -180, Tz::America__Argentina__Buenos_Aires),
+    row(
+        "(GMT-03:00) Buenos Aires, Georgetown",
+        -180,
+        Tz::America__Argentina__Buenos_Aires,
+    ),
     row("(GMT-03:00) Greenland", -180, Tz::America__Nuuk),
     row("(GMT-03:00) Montevideo", -180, Tz::America__Montevideo),
-    row("(GMT-02:00) Mid-Atlantic", -120, Tz::Atlantic__South_Georgia),
+    row(
+        "(GMT-02:00) Mid-Atlantic",
+        -120,
+        Tz::Atlantic__South_Georgia,
+    ),
     row("(GMT-01:00) Azores", -60, Tz::Atlantic__Azores),
     row("(GMT-01:00) Cape Verde Is.", -60, Tz::Atlantic__Cape_Verde),
-    row("(GMT) Casablanca, Monrovia, Reykjavik", 0, Tz::Atlantic__Reykjavik),
-    row("(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London", 0, Tz::Europe__London),
-    row("(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", 60, Tz::Europe__Berlin),
-    row("(GMT+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague", 60, Tz::Europe__Budapest),
-    row("(GMT+01:00) Brussels, Copenhagen, Madrid, Paris", 60, Tz::Europe__Paris),
-    row("(GMT+01:00) Sarajevo, Skopje, Warsaw, Zagreb", 60, Tz::Europe__Warsaw),
+    row(
+        "(GMT) Casablanca, Monrovia, Reykjavik",
+        0,
+        Tz::Atlantic__Reykjavik,
+    ),
+    row(
+        "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London",
+        0,
+        Tz::Europe__London,
+    ),
+    row(
+        "(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+        60,
+        Tz::Europe__Berlin,
+    ),
+    row(
+        "(GMT+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague",
+        60,
+        Tz::Europe__Budapest,
+    ),
+    row(
+        "(GMT+01:00) Brussels, Copenhagen, Madrid, Paris",
+        60,
+        Tz::Europe__Paris,
+    ),
+    row(
+        "(GMT+01:00) Sarajevo, Skopje, Warsaw, Zagreb",
+        60,
+        Tz::Europe__Warsaw,
+    ),
     row("(GMT+01:00) West Central Africa", 60, Tz::Africa__Lagos),
     row("(GMT+02:00) Amman", 120, Tz::Asia__Amman),
-    row("(GMT+02:00) Athens, Bucharest, Istanbul", 120, Tz::Europe__Athens),
+    row(
+        "(GMT+02:00) Athens, Bucharest, Istanbul",
+        120,
+        Tz::Europe__Athens,
+    ),
     row("(GMT+02:00) Beirut", 120, Tz::Asia__Beirut),
     row("(GMT+02:00) Cairo", 120, Tz::Africa__Cairo),
-    row("(GMT+02:00) Harare, Pretoria", 120, Tz::Africa__Johannesburg),
-    row("(GMT+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius", 120, Tz::Europe__Helsinki),
+    row(
+        "(GMT+02:00) Harare, Pretoria",
+        120,
+        Tz::Africa__Johannesburg,
+    ),
+    row(
+        "(GMT+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius",
+        120,
+        Tz::Europe__Helsinki,
+    ),
     row("(GMT+02:00) Jerusalem", 120, Tz::Asia__Jerusalem),
     row("(GMT+02:00) Minsk", 120, Tz::Europe__Minsk),
     row("(GMT+02:00) Windhoek", 120, Tz::Africa__Windhoek),
     row("(GMT+03:00) Baghdad", 180, Tz::Asia__Baghdad),
     row("(GMT+03:00) Kuwait, Riyadh", 180, Tz::Asia__Riyadh),
-    row("(GMT+03:00) Moscow, St. Petersburg, Volgograd", 180, Tz::Europe__Moscow),
+    row(
+        "(GMT+03:00) Moscow, St. Petersburg, Volgograd",
+        180,
+        Tz::Europe__Moscow,
+    ),
     row("(GMT+03:00) Nairobi", 180, Tz::Africa__Nairobi),
     row("(GMT+03:00) Tbilisi", 180, Tz::Asia__Tbilisi),
     row("(GMT+03:30) Tehran", 210, Tz::Asia__Tehran),
@@ -98,18 +198,38 @@ pub const TIME_ZONES: [TimeZoneEntry; 85] = [
     row("(GMT+04:00) Yerevan", 240, Tz::Asia__Yerevan),
     row("(GMT+04:30) Kabul", 270, Tz::Asia__Kabul),
     row("(GMT+05:00) Ekaterinburg", 300, Tz::Asia__Yekaterinburg),
-    row("(GMT+05:00) Islamabad, Karachi, Tashkent", 300, Tz::Asia__Karachi),
-    row("(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi", 330, Tz::Asia__Kolkata),
+    row(
+        "(GMT+05:00) Islamabad, Karachi, Tashkent",
+        300,
+        Tz::Asia__Karachi,
+    ),
+    row(
+        "(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi",
+        330,
+        Tz::Asia__Kolkata,
+    ),
     row("(GMT+05:30) Sri Jayawardenepura", 330, Tz::Asia__Colombo),
     row("(GMT+05:45) Kathmandu", 345, Tz::Asia__Kathmandu),
     row("(GMT+06:00) Almaty, Novosibirsk", 360, Tz::Asia__Almaty),
     row("(GMT+06:00) Astana, Dhaka", 360, Tz::Asia__Dhaka),
     row("(GMT+06:30) Yangon (Rangoon)", 390, Tz::Asia__Yangon),
-    row("(GMT+07:00) Bangkok, Hanoi, Jakarta", 420, Tz::Asia__Bangkok),
+    row(
+        "(GMT+07:00) Bangkok, Hanoi, Jakarta",
+        420,
+        Tz::Asia__Bangkok,
+    ),
     row("(GMT+07:00) Krasnoyarsk", 420, Tz::Asia__Krasnoyarsk),
-    row("(GMT+08:00) Beijing, Chongqing, Hong Kong, Urumqi", 480, Tz::Asia__Shanghai),
+    row(
+        "(GMT+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
+        480,
+        Tz::Asia__Shanghai,
+    ),
     row("(GMT+08:00) Irkutsk, Ulaan Bataar", 480, Tz::Asia__Irkutsk),
-    row("(GMT+08:00) Kuala Lumpur, Singapore", 480, Tz::Asia__Singapore),
+    row(
+        "(GMT+08:00) Kuala Lumpur, Singapore",
+        480,
+        Tz::Asia__Singapore,
+    ),
     row("(GMT+08:00) Perth", 480, Tz::Australia__Perth),
     row("(GMT+08:00) Taipei", 480, Tz::Asia__Taipei),
     row("(GMT+09:00) Osaka, Sapporo, Tokyo", 540, Tz::Asia__Tokyo),
@@ -118,13 +238,33 @@ pub const TIME_ZONES: [TimeZoneEntry; 85] = [
     row("(GMT+09:30) Adelaide", 570, Tz::Australia__Adelaide),
     row("(GMT+09:30) Darwin", 570, Tz::Australia__Darwin),
     row("(GMT+10:00) Brisbane", 600, Tz::Australia__Brisbane),
-    row("(GMT+10:00) Canberra, Melbourne, Sydney", 600, Tz::Australia__Sydney),
-    row("(GMT+10:00) Guam, Port Moresby", 600, Tz::Pacific__Port_Moresby),
+    row(
+        "(GMT+10:00) Canberra, Melbourne, Sydney",
+        600,
+        Tz::Australia__Sydney,
+    ),
+    row(
+        "(GMT+10:00) Guam, Port Moresby",
+        600,
+        Tz::Pacific__Port_Moresby,
+    ),
     row("(GMT+10:00) Hobart", 600, Tz::Australia__Hobart),
     row("(GMT+10:00) Vladivostok", 600, Tz::Asia__Vladivostok),
-    row("(GMT+11:00) Magadan, Solomon Is., New Caledonia", 660, Tz::Pacific__Guadalcanal),
-    row("(GMT+12:00) Auckland, Wellington", 720, Tz::Pacific__Auckland),
-    row("(GMT+12:00) Fiji, Kamchatka, Marshall Is.", 720, Tz::Pacific__Fiji),
+    row(
+        "(GMT+11:00) Magadan, Solomon Is., New Caledonia",
+        660,
+        Tz::Pacific__Guadalcanal,
+    ),
+    row(
+        "(GMT+12:00) Auckland, Wellington",
+        720,
+        Tz::Pacific__Auckland,
+    ),
+    row(
+        "(GMT+12:00) Fiji, Kamchatka, Marshall Is.",
+        720,
+        Tz::Pacific__Fiji,
+    ),
     row("(GMT+13:00) Nuku'alofa", 780, Tz::Pacific__Tongatapu),
 ];
 
@@ -180,7 +320,9 @@ impl CameraTimeZone {
     /// DST gap `None` (that local time does not exist).
     pub fn instant(&self, local: NaiveDateTime) -> Option<SystemTime> {
         let utc = match self {
-            CameraTimeZone::Zone(tz) => earliest(tz.from_local_datetime(&local))?.with_timezone(&Utc),
+            CameraTimeZone::Zone(tz) => {
+                earliest(tz.from_local_datetime(&local))?.with_timezone(&Utc)
+            }
             CameraTimeZone::Fixed(offset) => {
                 earliest(offset.from_local_datetime(&local))?.with_timezone(&Utc)
             }
@@ -250,7 +392,10 @@ impl CameraClock {
 
     /// The current instant of the camera's clock.
     pub fn now(&self) -> SystemTime {
-        shift(SystemTime::now(), self.inner.offset_ms.load(Ordering::Relaxed))
+        shift(
+            SystemTime::now(),
+            self.inner.offset_ms.load(Ordering::Relaxed),
+        )
     }
 
     /// The configured zone.
@@ -329,7 +474,11 @@ mod tests {
             let m = entry.offset_minutes.unsigned_abs();
             let label = format!("(GMT{sign}{:02}:{:02})", m / 60, m % 60);
             let gmt = entry.label.starts_with("(GMT)") && m == 0;
-            assert!(gmt || entry.label.starts_with(&label), "row {index}: {}", entry.label);
+            assert!(
+                gmt || entry.label.starts_with(&label),
+                "row {index}: {}",
+                entry.label
+            );
         }
         assert_eq!(TIME_ZONES[84].label, "(GMT+13:00) Nuku'alofa");
     }
@@ -337,16 +486,28 @@ mod tests {
     #[test]
     fn berlin_keeps_daylight_saving_time() {
         let berlin = CameraTimeZone::from_setting(32, 1);
-        assert_eq!(text(berlin.local(at(2024, 1, 15, 12, 0, 0))), "2024-01-15 13:00:00");
-        assert_eq!(text(berlin.local(at(2024, 7, 15, 12, 0, 0))), "2024-07-15 14:00:00");
+        assert_eq!(
+            text(berlin.local(at(2024, 1, 15, 12, 0, 0))),
+            "2024-01-15 13:00:00"
+        );
+        assert_eq!(
+            text(berlin.local(at(2024, 7, 15, 12, 0, 0))),
+            "2024-07-15 14:00:00"
+        );
     }
 
     #[test]
     fn row_zero_is_a_fixed_offset() {
         let utc = CameraTimeZone::from_setting(0, 0);
-        assert_eq!(text(utc.local(at(2024, 7, 15, 12, 0, 0))), "2024-07-15 12:00:00");
+        assert_eq!(
+            text(utc.local(at(2024, 7, 15, 12, 0, 0))),
+            "2024-07-15 12:00:00"
+        );
         let minus5 = CameraTimeZone::from_setting(0, -5);
-        assert_eq!(text(minus5.local(at(2024, 7, 15, 2, 0, 0))), "2024-07-14 21:00:00");
+        assert_eq!(
+            text(minus5.local(at(2024, 7, 15, 2, 0, 0))),
+            "2024-07-14 21:00:00"
+        );
     }
 
     #[test]
@@ -366,7 +527,10 @@ mod tests {
             .and_then(|d| d.and_hms_opt(2, 30, 0))
             .expect("valid");
         assert_eq!(berlin.instant(gap), None);
-        let noon = gap.with_hour(12).and_then(|t| t.with_minute(0)).expect("valid");
+        let noon = gap
+            .with_hour(12)
+            .and_then(|t| t.with_minute(0))
+            .expect("valid");
         assert_eq!(berlin.instant(noon), Some(at(2024, 3, 31, 10, 0, 0)));
     }
 

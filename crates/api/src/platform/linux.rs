@@ -69,8 +69,16 @@ impl LinuxPlatform {
             source: io::Error::from(errno),
         })?;
         for ifaddr in addrs.filter(|a| a.interface_name == self.interface) {
-            let ip = ifaddr.address.as_ref().and_then(|a| a.as_sockaddr_in()).map(|a| a.ip());
-            let mask = ifaddr.netmask.as_ref().and_then(|a| a.as_sockaddr_in()).map(|a| a.ip());
+            let ip = ifaddr
+                .address
+                .as_ref()
+                .and_then(|a| a.as_sockaddr_in())
+                .map(|a| a.ip());
+            let mask = ifaddr
+                .netmask
+                .as_ref()
+                .and_then(|a| a.as_sockaddr_in())
+                .map(|a| a.ip());
             if let Some(ip) = ip {
                 return Ok((ip, mask.unwrap_or(Ipv4Addr::UNSPECIFIED)));
             }
@@ -154,7 +162,9 @@ impl Platform for LinuxPlatform {
             .ok()
             .and_then(|table| default_gateway(&table, &self.interface))
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let servers = read(&self.resolv_conf).map(|c| name_servers(&c)).unwrap_or_default();
+        let servers = read(&self.resolv_conf)
+            .map(|c| name_servers(&c))
+            .unwrap_or_default();
         let server = |i: usize| servers.get(i).copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
         Ok(NetworkInfo {
             ip,
@@ -189,7 +199,9 @@ impl Platform for LinuxPlatform {
     }
 
     fn apply_time_sync(&mut self, _config: &DateTimeConfig) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported("configuring time synchronisation"))
+        Err(PlatformError::Unsupported(
+            "configuring time synchronisation",
+        ))
     }
 
     fn set_time(&mut self, _now: SystemTime) -> Result<(), PlatformError> {
@@ -213,7 +225,8 @@ mod tests {
                      eth9\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n\
                      eth9\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\n";
         fs::write(dir.path().join("route"), route).expect("write");
-        let resolv = "# generated\nsearch lan\nnameserver 192.168.0.1\nnameserver ::1\nnameserver 8.8.8.8\n";
+        let resolv =
+            "# generated\nsearch lan\nnameserver 192.168.0.1\nnameserver ::1\nnameserver 8.8.8.8\n";
         fs::write(dir.path().join("resolv.conf"), resolv).expect("write");
         let mut platform = LinuxPlatform::new("eth9", Some("wlan9".into()));
         platform.sys_class_net = dir.path().join("net");
@@ -252,7 +265,10 @@ mod tests {
     #[test]
     fn missing_wireless_interface_reads_as_disabled() {
         let (_dir, platform) = fake_tree();
-        assert_eq!(platform.wireless().expect("facts").link, WirelessLink::Disable);
+        assert_eq!(
+            platform.wireless().expect("facts").link,
+            WirelessLink::Disable
+        );
     }
 
     #[test]

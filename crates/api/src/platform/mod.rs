@@ -65,7 +65,10 @@ impl EthernetInfo {
     /// `EthernetSpeed`: `10M bps`, `100M bps` (the spec's), or the real rate of faster
     /// links in the same form (`1000M bps`); `0M bps` when unknown or down.
     pub fn speed_text(&self) -> String {
-        format!("{}M bps", self.speed_mbps.filter(|_| self.link).unwrap_or(0))
+        format!(
+            "{}M bps",
+            self.speed_mbps.filter(|_| self.link).unwrap_or(0)
+        )
     }
 
     /// `EthernetDuplex`: `Full Duplex` or `Half Duplex`.
@@ -184,7 +187,10 @@ mod tests {
 
     #[test]
     fn mac_looks_like_the_spec_example() {
-        assert_eq!(format_mac(&[0x00, 0xff, 0x5c, 0x8a, 0x13, 0x18]), "00 FF 5C 8A 13 18");
+        assert_eq!(
+            format_mac(&[0x00, 0xff, 0x5c, 0x8a, 0x13, 0x18]),
+            "00 FF 5C 8A 13 18"
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
-use super::{AccessPoint, EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink};
+use super::{
+    AccessPoint, EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink,
+};
 use crate::sections::{DateTimeConfig, NetworkConfig, WirelessConfig};
 use crate::timezone::CameraClock;
 
@@ -120,11 +122,19 @@ mod tests {
         let mut sim = SimPlatform::new();
         let clock = sim.clock();
         let day = Duration::from_secs(86_400);
-        sim.set_time(SystemTime::now() + day).expect("sim sets time");
-        let ahead = clock.now().duration_since(SystemTime::now()).expect("ahead");
+        sim.set_time(SystemTime::now() + day)
+            .expect("sim sets time");
+        let ahead = clock
+            .now()
+            .duration_since(SystemTime::now())
+            .expect("ahead");
         assert!(ahead > day - Duration::from_secs(5), "{ahead:?}");
-        sim.apply_time_sync(&DateTimeConfig::default()).expect("sim syncs");
-        let drift = clock.now().duration_since(SystemTime::now()).unwrap_or_default();
+        sim.apply_time_sync(&DateTimeConfig::default())
+            .expect("sim syncs");
+        let drift = clock
+            .now()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
         assert!(drift < Duration::from_secs(5), "{drift:?}");
     }
 
@@ -138,7 +148,10 @@ mod tests {
         };
         sim.apply_network(&config).expect("sim applies");
         assert_eq!(sim.network().expect("facts").ip, Ipv4Addr::new(10, 1, 2, 3));
-        assert_eq!(sim.ethernet().expect("facts").ip, Ipv4Addr::new(10, 1, 2, 3));
+        assert_eq!(
+            sim.ethernet().expect("facts").ip,
+            Ipv4Addr::new(10, 1, 2, 3)
+        );
     }
 
     #[test]

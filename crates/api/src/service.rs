@@ -481,6 +481,8 @@ impl ConfigService {
                     "cannot be combined with UserDelete",
                 ))
             }
+            // Only `ConfigReboot` (or `UserAdd=No`): nothing to change, the list is shown.
+            (false, false) if params.is_empty() => return Ok(Effects::default()),
             (false, false) => {
                 return Err(ApiError::invalid(
                     "UserAdd",

@@ -1271,6 +1271,8 @@ fn users_are_added_listed_and_deleted() {
         "UserPrivilege",
     );
     rejected(&mut s, Resource::UserList, &[("UserName", "c")], "UserAdd");
+    let listed = accepted(&mut s, Resource::UserList, &[("ConfigReboot", "No")]);
+    assert_eq!(listed.body, get(&mut s, Resource::UserList));
     rejected(
         &mut s,
         Resource::UserList,

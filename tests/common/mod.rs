@@ -144,3 +144,98 @@ pub fn closed_by_server(stream: &mut TcpStream) -> bool {
     }
     false
 }
+
+/// The administrator password every test camera starts with.
+pub const ADMIN_PASSWORD: &str = "secret";
+/// Admin credentials for the helpers above.
+pub const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
+
+/// An in-process camera on 127.0.0.1, port 0, with its own state directory; stopped and
+/// joined on drop.
+pub struct TestCamera {
+    pub daemon: Option<ipcamd::Daemon>,
+    pub addr: SocketAddr,
+    pub state_dir: std::path::PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl TestCamera {
+    /// A camera with the embedded default configuration.
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// A camera whose configuration `tweak` adjusts first.
+    pub fn start_with(tweak: impl FnOnce(&mut ipcamd::config::Config)) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().to_owned();
+        let mut camera = Self::start_in(&dir, tweak);
+        camera._temp = Some(temp);
+        camera
+    }
+
+    /// A camera on an existing state directory (for restart tests).
+    pub fn start_in(
+        state_dir: &std::path::Path,
+        tweak: impl FnOnce(&mut ipcamd::config::Config),
+    ) -> Self {
+        let mut config = ipcamd::config::Config::default();
+        config.state_dir = state_dir.to_owned();
+        tweak(&mut config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let options = ipcamd::StartOptions {
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Default::default()
+        };
+        let daemon = ipcamd::Daemon::start(&config, vec![listener], options).expect("start");
+        TestCamera {
+            daemon: Some(daemon),
+            addr,
+            state_dir: state_dir.to_owned(),
+            _temp: None,
+        }
+    }
+
+    pub fn daemon(&self) -> &ipcamd::Daemon {
+        self.daemon.as_ref().expect("running")
+    }
+
+    /// Stops the camera and waits for it, keeping the state directory.
+    pub fn stop(&mut self) {
+        if let Some(daemon) = self.daemon.take() {
+            daemon.shutdown();
+            daemon.join().expect("clean stop");
+        }
+    }
+
+    pub fn get(&self, path: &str, credentials: Option<(&str, &str)>) -> Reply {
+        get(self.addr, path, credentials)
+    }
+
+    pub fn post(&self, path: &str, credentials: Option<(&str, &str)>, body: &str) -> Reply {
+        post(self.addr, path, credentials, body)
+    }
+}
+
+impl Drop for TestCamera {
+    fn drop(&mut self) {
+        if let Some(daemon) = self.daemon.take() {
+            daemon.shutdown();
+            let _ = daemon.join();
+        }
+    }
+}
+
+/// `Name=value` lines of a CGI body, in order.
+pub fn table(reply: &Reply) -> Vec<(String, String)> {
+    reply
+        .text()
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.split_once('=').unwrap_or((line, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipcam_hal::HalConfig;
 use ipcam_httpd::Limits;
+use ipcam_ptz::PtzConfig;
 use serde::Deserialize;
 
 /// Why the configuration cannot be used; each names the file or key at fault.
@@ -53,6 +55,12 @@ pub struct Config {
     pub server: ServerConfig,
     /// The frame source.
     pub capture: CaptureConfig,
+    /// Pan-tilt motors and their motion profile.
+    pub ptz: PtzConfig,
+    /// Trigger outputs and inputs, LED, serial port.
+    pub hal: HalConfig,
+    /// Clock, network and wireless facts and actions.
+    pub platform: PlatformConfig,
 }
 
 impl Default for Config {
@@ -62,8 +70,46 @@ impl Default for Config {
             state_dir: PathBuf::from("ipcamd-state"),
             server: ServerConfig::default(),
             capture: CaptureConfig::default(),
+            ptz: PtzConfig::default(),
+            hal: HalConfig::default(),
+            platform: PlatformConfig::default(),
         }
     }
+}
+
+/// `[platform]`: where the network facts and the clock come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// `sim` (everything in memory, the embedded default) or `linux` (the real interface).
+    pub backend: PlatformBackend,
+    /// The wired interface whose MAC, address and link `/isystem.cgi` shows (`linux`).
+    pub interface: String,
+    /// The wireless interface, if the board has one (`linux`).
+    pub wireless_interface: Option<String>,
+    /// `Model` of `/isystem.cgi`.
+    pub model: String,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            backend: PlatformBackend::Sim,
+            interface: "eth0".into(),
+            wireless_interface: None,
+            model: "ipcam".into(),
+        }
+    }
+}
+
+/// The platform backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformBackend {
+    /// In-memory clock offset, network and wireless settings.
+    Sim,
+    /// sysfs, `getifaddrs` and the system clock.
+    Linux,
 }
 
 /// `[server]`: listeners and the limits that protect them.
@@ -214,6 +260,18 @@ mod tests {
         );
         assert_eq!(config.capture.source, "test");
         assert_eq!(config.server.limits().max_head_bytes, 8192);
+    }
+
+    #[test]
+    fn hardware_sections_are_read() {
+        let config = parse(
+            "[ptz]\nswing_dwell_seconds = 2.0\n[hal.serial]\nbackend = \"sim\"\n\
+             [platform]\nbackend = \"linux\"\ninterface = \"end0\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.ptz.swing_dwell_seconds, 2.0);
+        assert_eq!(config.platform.backend, PlatformBackend::Linux);
+        assert_eq!(config.platform.interface, "end0");
     }
 
     #[test]

@@ -4,8 +4,16 @@
 //! [`Daemon::start`] takes listeners that are already bound — by `main`, by systemd's socket
 //! activation, or by a test on port 0 — and returns once the camera is serving. Tests run it
 //! in-process and drive it over real TCP.
+//!
+//! Threads: the HTTP event loop (every socket), the capture thread (frames), the
+//! configuration thread (state file and what changes imply), the pan-tilt controller
+//! (motors) and the LED blinker. They share only atomics, the frame broadcast and channels.
 
+mod camera;
 pub mod config;
+mod config_worker;
+mod control;
+mod presets;
 mod routes;
 pub mod systemd;
 
@@ -14,9 +22,16 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use ipcam_httpd::{Server, ServerHandle};
+use ipcam_api::platform::{linux::LinuxPlatform, sim::SimPlatform};
+use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
+use ipcam_hal::{Gpio, Hal, Led, Serial};
+use ipcam_httpd::{Broadcast, Server, ServerHandle};
+use ipcam_ptz::Ptz;
 
-use crate::config::Config;
+use crate::camera::{image_settings, IoStatus, PartStamp, Pipeline};
+use crate::config::{Config, PlatformBackend};
+use crate::config_worker::{announce_admin_password, Plant};
+use crate::control::Controls;
 use crate::routes::Routes;
 use crate::systemd::{Notifier, Watchdog};
 
@@ -26,7 +41,7 @@ pub enum DaemonError {
     /// No listener to serve on.
     #[error("no listening socket: configure server.listen or pass --listen")]
     NoListener,
-    /// A socket operation failed.
+    /// A socket or thread operation failed.
     #[error("{context}: {source}")]
     Io {
         /// What was being done.
@@ -34,6 +49,27 @@ pub enum DaemonError {
         /// The cause.
         source: io::Error,
     },
+    /// The state directory or the admin password cannot be used.
+    #[error("state: {0}")]
+    State(#[from] ipcam_api::OpenError),
+    /// `capture.source` does not parse.
+    #[error("capture.source: {0}")]
+    SourceSpec(#[from] ipcam_capture::SpecError),
+    /// The stored image settings cannot be applied.
+    #[error("image settings: {0}")]
+    ImageSettings(#[from] ipcam_capture::SettingsError),
+    /// The frame source cannot be opened.
+    #[error("frame source: {0}")]
+    Capture(#[from] ipcam_capture::CaptureError),
+    /// GPIO, LED or serial port cannot be opened.
+    #[error("hardware: {0}")]
+    Hal(#[from] ipcam_hal::HalError),
+    /// The pan-tilt motors cannot be driven.
+    #[error("pan-tilt driver: {0}")]
+    Drive(#[from] ipcam_ptz::DriveError),
+    /// The pan-tilt controller cannot start.
+    #[error("pan-tilt: {0}")]
+    Ptz(#[from] ipcam_ptz::PtzError),
     /// A daemon thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -44,13 +80,20 @@ pub enum DaemonError {
 pub struct StartOptions {
     /// The service manager's notifier and the watchdog interval it asked for, if any.
     pub watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    /// The administrator password for a first start (empty state); `None` draws a random
+    /// one and prints it once on stdout.
+    pub admin_password: Option<String>,
 }
 
 /// A running camera.
 pub struct Daemon {
     server: ServerHandle,
     server_thread: JoinHandle<io::Result<()>>,
+    config_thread: JoinHandle<()>,
     local_addrs: Vec<SocketAddr>,
+    gpio: Gpio,
+    serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
+    _ptz: Ptz,
 }
 
 impl Daemon {
@@ -60,43 +103,100 @@ impl Daemon {
         listeners: Vec<TcpListener>,
         options: StartOptions,
     ) -> Result<Daemon, DaemonError> {
-        if listeners.is_empty() {
-            return Err(DaemonError::NoListener);
-        }
         let local_addrs = listeners
             .iter()
             .map(TcpListener::local_addr)
             .collect::<io::Result<Vec<_>>>()
-            .map_err(|source| DaemonError::Io {
-                context: "cannot read a listener's address",
-                source,
-            })?;
-        let routes = Routes::new(options.watchdog);
-        let (server, handle) =
-            Server::new(config.server.limits(), routes).map_err(|source| DaemonError::Io {
-                context: "cannot create the HTTP event loop",
-                source,
-            })?;
+            .map_err(io_error("cannot read a listener's address"))?;
+        let main_addr = *local_addrs.first().ok_or(DaemonError::NoListener)?;
+
+        let service = open_state(config, options.admin_password)?;
+        let state = service.state().clone();
+
+        let hal = Hal::from_config(&config.hal)?;
+        let driver = config.ptz.motors.build(&hal.gpio, config.ptz.home)?;
+        let ptz = Ptz::spawn(&config.ptz, driver, &presets::to_ptz(&state.presets))?;
+        let led: Arc<dyn Led> = Arc::from(hal.led);
+        let serial_probe = match &hal.serial {
+            Serial::Sim(port) => Some(port.clone()),
+            _ => None,
+        };
+
+        let io = Arc::new(IoStatus::default());
+        let frames = Broadcast::new();
+        let pipeline = Pipeline {
+            source: config.capture.source.parse()?,
+            auto_fps: config.capture.auto_fps,
+            stamp: PartStamp {
+                clock: service.clock(),
+                io: Arc::clone(&io),
+                position: ptz.handle().reader(),
+            },
+            frames: frames.clone(),
+        };
+        let capture = pipeline.start(image_settings(&state.image)?)?;
+
+        let (jobs, job_inbox) = crossbeam_channel::bounded(64);
+        let controls = Controls {
+            triggers: hal.trigger_outputs,
+            serial: hal.serial,
+            io,
+            ptz: ptz.handle(),
+            clock: service.clock(),
+        };
+        let routes = Routes::new(
+            service.shared(),
+            config.server.realm.clone(),
+            frames,
+            jobs,
+            controls,
+            Arc::clone(&led),
+            options.watchdog,
+        );
+        let (server, handle) = Server::new(config.server.limits(), routes)
+            .map_err(io_error("cannot create the HTTP event loop"))?;
+        let plant = Plant {
+            pipeline,
+            capture,
+            server: handle.clone(),
+            main_addr,
+            led,
+            ptz: ptz.handle(),
+            model: config.platform.model.clone(),
+        };
+        let config_thread = config_worker::spawn(service, plant, job_inbox)
+            .map_err(io_error("cannot spawn the configuration thread"))?;
         for listener in listeners {
             handle.add_listener(listener);
         }
         let server_thread = std::thread::Builder::new()
             .name("http".into())
             .spawn(move || server.run())
-            .map_err(|source| DaemonError::Io {
-                context: "cannot spawn the HTTP thread",
-                source,
-            })?;
+            .map_err(io_error("cannot spawn the HTTP thread"))?;
         Ok(Daemon {
             server: handle,
             server_thread,
+            config_thread,
             local_addrs,
+            gpio: hal.gpio,
+            serial_probe,
+            _ptz: ptz,
         })
     }
 
     /// The addresses the daemon listens on (useful with port 0).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// The GPIO backend; with the sim backend, tests probe the trigger lines through it.
+    pub fn gpio(&self) -> &Gpio {
+        &self.gpio
+    }
+
+    /// What `/comport.cgi` wrote, when the serial backend is the sim.
+    pub fn sim_serial(&self) -> Option<&ipcam_hal::backend::sim::SimSerial> {
+        self.serial_probe.as_ref()
     }
 
     /// Asks the daemon to stop: no new connections, responses in flight finish, streams end.
@@ -106,12 +206,45 @@ impl Daemon {
 
     /// Waits until the daemon has stopped.
     pub fn join(self) -> Result<(), DaemonError> {
-        self.server_thread
+        let served = self
+            .server_thread
             .join()
-            .map_err(|_| DaemonError::Panicked("http"))?
-            .map_err(|source| DaemonError::Io {
-                context: "the HTTP event loop failed",
-                source,
-            })
+            .map_err(|_| DaemonError::Panicked("http"))?;
+        // The event loop owned the job sender: with it gone, the configuration thread ends.
+        self.config_thread
+            .join()
+            .map_err(|_| DaemonError::Panicked("config"))?;
+        served.map_err(io_error("the HTTP event loop failed"))
     }
+}
+
+fn io_error(context: &'static str) -> impl Fn(io::Error) -> DaemonError {
+    move |source| DaemonError::Io { context, source }
+}
+
+/// Loads the state (saying in the log where it came from) and announces a generated
+/// administrator password once.
+fn open_state(
+    config: &Config,
+    admin_password: Option<String>,
+) -> Result<ConfigService, DaemonError> {
+    let platform: Box<dyn Platform> = match config.platform.backend {
+        PlatformBackend::Sim => Box::new(SimPlatform::new()),
+        PlatformBackend::Linux => Box::new(LinuxPlatform::new(
+            config.platform.interface.clone(),
+            config.platform.wireless_interface.clone(),
+        )),
+    };
+    let initial_admin = admin_password.map_or(InitialAdmin::Random, InitialAdmin::Password);
+    let (service, report) = ConfigService::open(&config.state_dir, platform, initial_admin)?;
+    match &report.source {
+        LoadSource::Backup(why) | LoadSource::Lost(why) => {
+            log::warn!("state in {}: {why}", config.state_dir.display())
+        }
+        _ => log::info!("state loaded from {}", config.state_dir.display()),
+    }
+    if let Some(password) = &report.generated_admin_password {
+        announce_admin_password(&service.state().system.admin_id, password);
+    }
+    Ok(service)
 }

@@ -70,8 +70,15 @@ fn main() -> anyhow::Result<()> {
             Watchdog::new(interval, Instant::now()),
         )
     });
-    let daemon = Daemon::start(&config, listeners, StartOptions { watchdog })
-        .context("cannot start the camera")?;
+    let daemon = Daemon::start(
+        &config,
+        listeners,
+        StartOptions {
+            watchdog,
+            admin_password: cli.admin_password.clone(),
+        },
+    )
+    .context("cannot start the camera")?;
     for addr in daemon.local_addrs() {
         log::info!("listening on http://{addr}/");
     }

@@ -1,35 +1,225 @@
-//! Maps request paths to the camera's answers.
+//! Maps request paths to the camera's answers, after the one authorization check.
 //!
-//! This is the one place that knows every path the daemon serves; anything else is `404`,
-//! as the spec says for "This API is not supported for this IP camera".
+//! Every request goes through [`ipcam_api::authorize`] — the single table of DESIGN.md's
+//! "Who may do what" — before anything else happens; a path the table does not know is
+//! `404`, as the spec says for "This API is not supported for this IP camera". Paths are
+//! matched ignoring ASCII case because the vendor's own applet posts to
+//! `/PANTILTCONTROL.CGI`.
+//!
+//! Chapter-3 requests and preset changes are deferred to the configuration thread (they
+//! fsync); snapshots, streams and the control CGIs are answered here, on the event loop.
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use ipcam_httpd::{Handler, Reply, Request, Response, Status};
+use bytes::Bytes;
+use crossbeam_channel::{Sender, TrySendError};
+use ipcam_api::{authorize, ActiveViewer, LoginLimiter, Principal, Resource, SharedState};
+use ipcam_hal::Led;
+use ipcam_httpd::{Broadcast, Handler, Reply, Request, Response, Status, StreamStats};
 
+use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
+use crate::config_worker::Job;
+use crate::control::{Controls, PanTiltOutcome};
+use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
+
+/// Someone watching `/mjpeg.cgi`.
+struct Viewer {
+    ip: IpAddr,
+    user: Option<String>,
+    since: SystemTime,
+    stats: Arc<StreamStats>,
+}
 
 /// The daemon's request handler.
 pub(crate) struct Routes {
-    watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    pub(crate) state: SharedState,
+    pub(crate) limiter: LoginLimiter,
+    pub(crate) realm: String,
+    pub(crate) frames: Broadcast<MjpegPart>,
+    pub(crate) jobs: Sender<Job>,
+    pub(crate) controls: Controls,
+    pub(crate) led: Arc<dyn Led>,
+    pub(crate) watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    viewers: Vec<Viewer>,
+    streaming: bool,
 }
 
 impl Routes {
-    pub(crate) fn new(watchdog: Option<(Arc<Notifier>, Watchdog)>) -> Self {
-        Routes { watchdog }
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        state: SharedState,
+        realm: String,
+        frames: Broadcast<MjpegPart>,
+        jobs: Sender<Job>,
+        controls: Controls,
+        led: Arc<dyn Led>,
+        watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    ) -> Self {
+        Routes {
+            state,
+            limiter: LoginLimiter::new(),
+            realm,
+            frames,
+            jobs,
+            controls,
+            led,
+            watchdog,
+            viewers: Vec::new(),
+            streaming: false,
+        }
+    }
+
+    fn authorize(&mut self, request: &Request, path: &str) -> Result<Principal, Response> {
+        let state = self.state.load();
+        let credentials = request
+            .credentials
+            .as_ref()
+            .map(|c| (c.user.as_str(), c.password.as_str()));
+        let names = request.params.iter().map(|(name, _)| name.as_str());
+        match authorize(
+            &state,
+            &mut self.limiter,
+            request.peer.ip(),
+            Instant::now(),
+            credentials,
+            path,
+            names,
+        ) {
+            None => Err(Response::error(Status::NotFound, "not found")),
+            Some(Ok(principal)) => Ok(principal),
+            Some(Err(denied)) => {
+                log::info!("401 for {path} from {}: {denied}", request.peer.ip());
+                Err(Response::unauthorized(&self.realm))
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Response {
+        match self.frames.newest() {
+            Some(MjpegPart(frame)) => Response::new(
+                Status::Ok,
+                "image/jpeg",
+                Bytes::from_owner(JpegBytes(frame)),
+            )
+            .header("Cache-Control", "no-cache")
+            .close_trailer(b"\r\n\r\n"),
+            None => Response::error(Status::ServiceUnavailable, "no frame captured yet"),
+        }
+    }
+
+    fn stream(&mut self, request: &Request, principal: &Principal) -> Response {
+        let stats = StreamStats::new();
+        self.viewers.push(Viewer {
+            ip: request.peer.ip(),
+            user: principal.name().map(str::to_owned),
+            since: SystemTime::now(),
+            stats: Arc::clone(&stats),
+        });
+        self.update_led();
+        Response::stream(MJPEG_CONTENT_TYPE, self.frames.subscribe(stats))
+            .header("Cache-Control", "no-cache")
+            .header("Pragma", "no-cache")
+    }
+
+    /// Forgets viewers whose connection the server has dropped (it held the other
+    /// reference to their figures).
+    fn prune_viewers(&mut self) {
+        self.viewers
+            .retain(|viewer| Arc::strong_count(&viewer.stats) > 1);
+        self.update_led();
+    }
+
+    fn update_led(&mut self) {
+        let streaming = !self.viewers.is_empty();
+        if streaming != self.streaming {
+            self.streaming = streaming;
+            self.led.set_streaming(streaming);
+        }
+    }
+
+    fn active_viewers(&self) -> Vec<ActiveViewer> {
+        self.viewers
+            .iter()
+            .filter(|viewer| Arc::strong_count(&viewer.stats) > 1)
+            .map(|viewer| ActiveViewer {
+                ip: viewer.ip,
+                user: viewer.user.clone(),
+                since: viewer.since,
+                ms_per_packet: u32::try_from(viewer.stats.millis_per_chunk()).unwrap_or(u32::MAX),
+            })
+            .collect()
+    }
+
+    /// Hands a job to the configuration thread; the request waits for its answer.
+    fn defer(
+        &self,
+        request: &Request,
+        make_job: impl FnOnce(ipcam_httpd::Responder) -> Job,
+    ) -> Reply {
+        let (responder, pending) = request.defer();
+        match self.jobs.try_send(make_job(responder)) {
+            Ok(()) => Reply::Later(pending),
+            // The job (and its responder) comes back in the error; dropping it answers 500.
+            Err(TrySendError::Full(_)) => {
+                log::warn!("configuration queue full");
+                Reply::Later(pending)
+            }
+            Err(TrySendError::Disconnected(_)) => Reply::Later(pending),
+        }
+    }
+
+    fn configure(&self, request: &Request, resource: Resource) -> Reply {
+        let viewers = self.active_viewers();
+        let latest_frame_size = self.frames.newest().map(|part| part.0.jpeg().len());
+        let params = request.params.clone();
+        self.defer(request, |responder| Job::Cgi {
+            resource,
+            params,
+            viewers,
+            latest_frame_size,
+            responder,
+        })
+    }
+
+    fn pan_tilt(&self, request: &Request) -> Reply {
+        match self.controls.pan_tilt(&request.params) {
+            PanTiltOutcome::Done(response) => response.into(),
+            PanTiltOutcome::SavePresets(changed) => {
+                let presets = presets::to_stored(&changed);
+                self.defer(request, |responder| Job::SavePresets { presets, responder })
+            }
+        }
     }
 }
 
 impl Handler for Routes {
     fn handle(&mut self, request: &Request) -> Reply {
-        match request.path.as_str() {
-            "/cgiversion.cgi" => Response::html("CGIVersion=2\r\n").into(),
+        let path = request.path.to_ascii_lowercase();
+        let principal = match self.authorize(request, &path) {
+            Ok(principal) => principal,
+            Err(response) => return response.into(),
+        };
+        if let Some(resource) = Resource::from_path(&path) {
+            return self.configure(request, resource);
+        }
+        match path.as_str() {
+            "/image.jpg" => self.snapshot().into(),
+            "/mjpeg.cgi" => self.stream(request, &principal).into(),
+            "/iocontrol.cgi" if request.has_params() => {
+                self.controls.set_io(&request.params).into()
+            }
+            "/iocontrol.cgi" => self.controls.io_status().into(),
+            "/pantiltcontrol.cgi" => self.pan_tilt(request),
+            "/comport.cgi" => self.controls.com_port(&request.params).into(),
             _ => Response::error(Status::NotFound, "not found").into(),
         }
     }
 
     fn tick(&mut self, now: Instant) {
+        self.prune_viewers();
         if let Some((notifier, watchdog)) = &mut self.watchdog {
             if let Err(err) = watchdog.tick(notifier, now) {
                 log::warn!("watchdog ping failed: {err}");

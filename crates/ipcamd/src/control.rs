@@ -1,0 +1,151 @@
+//! The camera-control CGIs of spec chapter 5: `/iocontrol.cgi`, `/pantiltcontrol.cgi` and
+//! `/comport.cgi`.
+//!
+//! All three are quick (a GPIO write, a queued motor command, bytes handed to the kernel's
+//! serial buffer), so they run on the event loop. Parameter names are matched ignoring
+//! ASCII case, as the configuration CGIs match them. A bare `/pantiltcontrol.cgi` with no
+//! parameters answers 204 without moving: home-automation drivers poll it as a "refresh",
+//! and the web page uses it to learn whether the user may steer.
+
+use std::sync::Arc;
+
+use ipcam_api::timezone::DATE_TIME_LEN;
+use ipcam_api::CameraClock;
+use ipcam_hal::{DigitalOutput, Serial, SerialPort as _};
+use ipcam_httpd::{Response, Status};
+use ipcam_ptz::cgi::{parse_pantilt, ParamError};
+use ipcam_ptz::{Effect, PresetRecord, PtzError, PtzHandle};
+
+use crate::camera::{IoBit, IoStatus};
+
+/// The hardware the control CGIs drive.
+pub(crate) struct Controls {
+    pub(crate) triggers: [Box<dyn DigitalOutput>; 2],
+    pub(crate) serial: Serial,
+    pub(crate) io: Arc<IoStatus>,
+    pub(crate) ptz: PtzHandle,
+    pub(crate) clock: CameraClock,
+}
+
+/// What a pan-tilt request needs next.
+pub(crate) enum PanTiltOutcome {
+    /// Answered.
+    Done(Response),
+    /// The presets changed: save them, then answer 204.
+    SavePresets(Vec<PresetRecord>),
+}
+
+const IO_NAMES: [(&str, IoBit); 4] = [
+    ("Trigger1", IoBit::Trigger1),
+    ("Trigger2", IoBit::Trigger2),
+    ("ImageUpload", IoBit::ImageUpload),
+    ("ImageEmail", IoBit::ImageEmail),
+];
+
+impl Controls {
+    /// `GET /iocontrol.cgi` (5.1.1): the spec's single `&`-joined line.
+    pub(crate) fn io_status(&self) -> Response {
+        let mut line = String::with_capacity(96);
+        for (name, bit) in IO_NAMES {
+            line += &format!("{name}={}&", u8::from(self.io.get(bit)));
+        }
+        let mut now = [0u8; DATE_TIME_LEN];
+        line += "CurrentTime=";
+        line += self.clock.format_now(&mut now);
+        line += "\r\n";
+        Response::html(line)
+    }
+
+    /// Sets triggers and the manual upload/e-mail switches (5.1.2–5.1.4), all or nothing.
+    pub(crate) fn set_io(&mut self, params: &[(String, String)]) -> Response {
+        let mut changes = Vec::with_capacity(params.len());
+        for (name, value) in params {
+            let Some((_, bit)) = IO_NAMES
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
+            else {
+                return bad_request(&format!("unknown parameter {name} for /iocontrol.cgi"));
+            };
+            let on = match value.trim() {
+                "0" => false,
+                "1" => true,
+                _ => return bad_request(&format!("{name} must be 0 or 1")),
+            };
+            changes.push((*bit, on));
+        }
+        for (bit, on) in changes {
+            if let Err(response) = self.apply_io(bit, on) {
+                return response;
+            }
+        }
+        Response::no_content()
+    }
+
+    fn apply_io(&mut self, bit: IoBit, on: bool) -> Result<(), Response> {
+        let output = match bit {
+            IoBit::Trigger1 => Some(&mut self.triggers[0]),
+            IoBit::Trigger2 => Some(&mut self.triggers[1]),
+            IoBit::ImageUpload | IoBit::ImageEmail => None,
+        };
+        if let Some(output) = output {
+            output.set(on).map_err(|err| {
+                log::error!("cannot drive {bit:?}: {err}");
+                Response::error(Status::InternalError, "cannot drive the output")
+            })?;
+        }
+        self.io.set(bit, on);
+        Ok(())
+    }
+
+    /// `/pantiltcontrol.cgi` (5.1.5–5.1.10).
+    pub(crate) fn pan_tilt(&self, params: &[(String, String)]) -> PanTiltOutcome {
+        let command = match parse_pantilt(params) {
+            Ok(command) => command,
+            Err(ParamError::NoOperation) => return PanTiltOutcome::Done(Response::no_content()),
+            Err(err) => return PanTiltOutcome::Done(bad_request(&err.to_string())),
+        };
+        match self.ptz.execute(command) {
+            Ok(Effect::Motion) => PanTiltOutcome::Done(Response::no_content()),
+            Ok(Effect::PresetsChanged) => PanTiltOutcome::SavePresets(self.ptz.presets()),
+            Err(err @ (PtzError::PresetNotSet(_) | PtzError::NoPresets | PtzError::Preset(_))) => {
+                PanTiltOutcome::Done(bad_request(&err.to_string()))
+            }
+            Err(err) => {
+                log::error!("pan-tilt command failed: {err}");
+                PanTiltOutcome::Done(Response::error(Status::InternalError, &err.to_string()))
+            }
+        }
+    }
+
+    /// `/comport.cgi` (5.1.11): `ComOut=<data>&ComSend=Yes` writes the data to the port.
+    pub(crate) fn com_port(&mut self, params: &[(String, String)]) -> Response {
+        let mut data = None;
+        let mut send = false;
+        for (name, value) in params {
+            match name.trim() {
+                n if n.eq_ignore_ascii_case("ComOut") => data = Some(value.as_str()),
+                n if n.eq_ignore_ascii_case("ComSend") => {
+                    if !value.trim().eq_ignore_ascii_case("yes") {
+                        return bad_request("ComSend must be Yes");
+                    }
+                    send = true;
+                }
+                _ => return bad_request(&format!("unknown parameter {name} for /comport.cgi")),
+            }
+        }
+        let (Some(data), true) = (data, send) else {
+            return bad_request("ComOut and ComSend=Yes are required");
+        };
+        match self.serial.write_all(data.as_bytes()) {
+            Ok(()) => Response::no_content(),
+            Err(err) => {
+                log::error!("serial write failed: {err}");
+                Response::error(Status::InternalError, "cannot write to the serial port")
+            }
+        }
+    }
+}
+
+fn bad_request(reason: &str) -> Response {
+    Response::error(Status::BadRequest, reason)
+}

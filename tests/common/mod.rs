@@ -179,8 +179,10 @@ impl TestCamera {
         state_dir: &std::path::Path,
         tweak: impl FnOnce(&mut ipcamd::config::Config),
     ) -> Self {
-        let mut config = ipcamd::config::Config::default();
-        config.state_dir = state_dir.to_owned();
+        let mut config = ipcamd::config::Config {
+            state_dir: state_dir.to_owned(),
+            ..Default::default()
+        };
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

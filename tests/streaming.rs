@@ -1,0 +1,226 @@
+//! `/image.jpg` and `/mjpeg.cgi` end to end (spec 4.1): real JPEGs of the configured size,
+//! the multipart format byte for byte, slow viewers, and the replay source.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+use common::{connect, read_reply, wait_for, TestCamera, ADMIN};
+
+/// Decodes a JPEG and returns its width and height.
+fn decode(jpeg: &[u8]) -> (u16, u16) {
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    decoder.decode().expect("a JPEG that decodes");
+    let info = decoder.info().expect("image info");
+    (info.width, info.height)
+}
+
+/// One part of the stream as the spec lays it out.
+struct Part {
+    date_line: String,
+    jpeg: Vec<u8>,
+}
+
+/// Reads MJPEG parts, checking each line against spec 4.1.2.
+struct MjpegReader {
+    reader: BufReader<TcpStream>,
+}
+
+impl MjpegReader {
+    fn open(camera: &TestCamera) -> Self {
+        let mut stream = connect(camera.addr);
+        stream
+            .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let head = read_reply(&mut reader, true);
+        assert_eq!(head.status_line, "HTTP/1.0 200 OK");
+        assert_eq!(
+            head.header("Content-Type"),
+            Some("multipart/x-mixed-replace;boundary=--video boundary--")
+        );
+        assert_eq!(head.header("Content-Length"), None);
+        MjpegReader { reader }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("a part line");
+        assert!(line.ends_with("\r\n"), "line not CRLF-terminated: {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    fn next(&mut self) -> Part {
+        assert_eq!(self.line(), "--video boundary--");
+        let length: usize = self
+            .line()
+            .strip_prefix("Content-Length: ")
+            .expect("Content-Length line")
+            .parse()
+            .expect("numeric length");
+        let date_line = self.line();
+        assert_eq!(self.line(), "Content-Type: image/jpeg");
+        assert_eq!(self.line(), "");
+        let mut jpeg = vec![0; length];
+        self.reader.read_exact(&mut jpeg).unwrap();
+        let mut trailer = [0u8; 4];
+        self.reader.read_exact(&mut trailer).unwrap();
+        assert_eq!(&trailer, b"\r\n\r\n");
+        Part { date_line, jpeg }
+    }
+}
+
+/// Checks `Date: yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt` field by field.
+fn check_date_line(line: &str) {
+    let rest = line.strip_prefix("Date: ").expect("Date line");
+    let (date, rest) = rest.split_at(10);
+    let digits_at = |text: &str, positions: &[usize]| {
+        positions
+            .iter()
+            .all(|&i| text.as_bytes()[i].is_ascii_digit())
+    };
+    assert!(digits_at(date, &[0, 1, 2, 3, 5, 6, 8, 9]) && &date[4..5] == "-" && &date[7..8] == "-");
+    let (time, status) = rest[1..].split_at(8);
+    assert!(digits_at(time, &[0, 1, 3, 4, 6, 7]) && &time[2..3] == ":" && &time[5..6] == ":");
+    let status = status.strip_prefix(' ').expect("space before the status");
+    let fields: Vec<&str> = status.split('_').collect();
+    assert_eq!(fields.len(), 5, "{status}");
+    assert_eq!((fields[0], fields[2]), ("IO", "PT"));
+    assert!(fields[1].len() == 8 && fields[1].bytes().all(|b| b == b'0' || b == b'1'));
+    let pan: u16 = fields[3].parse().unwrap();
+    let tilt: u16 = fields[4].parse().unwrap();
+    assert!(fields[3].len() == 3 && fields[4].len() == 3 && pan <= 340 && tilt <= 135);
+}
+
+#[test]
+fn a_snapshot_is_a_jpeg_of_the_configured_size() {
+    let camera = TestCamera::start();
+    let reply = wait_for("a first frame", || {
+        let reply = camera.get("/image.jpg", ADMIN);
+        (reply.status == 200).then_some(reply)
+    });
+    assert_eq!(reply.header("Content-Type"), Some("image/jpeg"));
+    assert_eq!(decode(&reply.body), (640, 480));
+}
+
+#[test]
+fn an_http10_snapshot_ends_with_the_spec_crlfs_and_a_kept_alive_one_does_not() {
+    let camera = TestCamera::start();
+    wait_for("a first frame", || {
+        (camera.get("/image.jpg", ADMIN).status == 200).then_some(())
+    });
+    let mut raw = Vec::new();
+    let mut stream = connect(camera.addr);
+    stream
+        .write_all(common::request("GET", "/image.jpg", ADMIN, "").as_bytes())
+        .unwrap();
+    stream.read_to_end(&mut raw).unwrap();
+    assert!(raw.ends_with(b"\xff\xd9\r\n\r\n"), "JPEG then CRLF CRLF");
+
+    let stream = connect(camera.addr);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let request = format!(
+        "GET /image.jpg HTTP/1.1\r\nAuthorization: Basic {}\r\n\r\n",
+        common::basic("admin", common::ADMIN_PASSWORD)
+    );
+    for _ in 0..2 {
+        writer.write_all(request.as_bytes()).unwrap();
+        let reply = read_reply(&mut reader, false);
+        assert_eq!(
+            reply.status, 200,
+            "the second request parses: no stray bytes"
+        );
+        assert!(reply.body.ends_with(b"\xff\xd9"));
+    }
+}
+
+#[test]
+fn the_stream_follows_the_spec_and_frames_differ() {
+    let camera = TestCamera::start();
+    let mut stream = MjpegReader::open(&camera);
+    let mut seen = HashSet::new();
+    for _ in 0..10 {
+        let part = stream.next();
+        check_date_line(&part.date_line);
+        assert!(
+            part.date_line.ends_with("IO_00000000_PT_170_045"),
+            "{}",
+            part.date_line
+        );
+        assert_eq!(decode(&part.jpeg), (640, 480));
+        seen.insert(part.jpeg);
+    }
+    assert_eq!(seen.len(), 10, "every frame differs from the others");
+}
+
+#[test]
+fn a_viewer_that_never_reads_does_not_hold_back_another() {
+    let camera = TestCamera::start_with(|config| config.server.stall_timeout_secs = 1);
+    let stalled: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut stream = connect(camera.addr);
+            stream
+                .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
+                .unwrap();
+            stream
+        })
+        .collect();
+    let mut viewer = MjpegReader::open(&camera);
+    let mut seen = HashSet::new();
+    for _ in 0..60 {
+        seen.insert(viewer.next().jpeg);
+    }
+    assert_eq!(
+        seen.len(),
+        60,
+        "the reading viewer got 60 distinct, whole frames"
+    );
+    let active = wait_for("the stalled viewers to be dropped", || {
+        let reply = camera.get("/activeuser.cgi", ADMIN);
+        let viewers = reply.text().matches("UserIPAddress").count();
+        (viewers == 1).then_some(viewers)
+    });
+    assert_eq!(active, 1);
+    drop(stalled);
+}
+
+#[test]
+fn the_replay_source_serves_the_very_bytes_of_its_files() {
+    let recorder = TestCamera::start();
+    let mut originals = Vec::new();
+    for resolution in ["0", "1", "2"] {
+        let set = recorder.get(&format!("/image.cgi?VideoResolution={resolution}"), ADMIN);
+        assert_eq!(set.status, 200);
+        let size = [(160, 120), (320, 240), (640, 480)][resolution.parse::<usize>().unwrap()];
+        let jpeg = wait_for("a frame at the new size", || {
+            let reply = recorder.get("/image.jpg", ADMIN);
+            (reply.status == 200 && decode(&reply.body) == size).then_some(reply.body)
+        });
+        originals.push(jpeg);
+    }
+    let folder = tempfile::tempdir().unwrap();
+    for (n, jpeg) in originals.iter().enumerate() {
+        std::fs::write(folder.path().join(format!("frame{n}.jpg")), jpeg).unwrap();
+    }
+    let source = format!("replay:{}", folder.path().display());
+    let replay = TestCamera::start_with(|config| config.capture.source = source);
+    let mut stream = MjpegReader::open(&replay);
+    let files: HashSet<Vec<u8>> = originals.into_iter().collect();
+    let mut unseen = files.clone();
+    for _ in 0..12 {
+        let part = stream.next();
+        assert!(
+            files.contains(&part.jpeg),
+            "a frame that is not one of the files"
+        );
+        unseen.remove(&part.jpeg);
+        if unseen.is_empty() {
+            return;
+        }
+    }
+    panic!("{} of the files never appeared byte for byte", unseen.len());
+}

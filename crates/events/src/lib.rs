@@ -1,0 +1,258 @@
+//! Event handling of the camera (IPCamCGI 1.2, 3.5 and 5.1.3/5.1.4): snapshots from the
+//! capture ring to an FTP server and by e-mail, on schedule or while the manual switches
+//! `ImageUpload`/`ImageEmail` of `/iocontrol.cgi` are on.
+//!
+//! Two worker threads, one per channel, so that a slow mail server never delays uploads
+//! and neither ever touches the HTTP event loop or the capture thread. The daemon talks
+//! to them through an [`EventsHandle`]: settings and switches go in over channels (never
+//! blocking), and whether a channel is active comes out as an atomic read, cheap enough
+//! for every MJPEG part header.
+//!
+//! ```no_run
+//! use ipcam_events::{Events, SystemClock};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let capture: ipcam_capture::Capture = todo!();
+//! # let state = ipcam_api::State::default();
+//! let events = Events::spawn(capture.reader(), SystemClock::new())?;
+//! let handle = events.handle();
+//! handle.apply_state(&state)?; // after every change of /upload.cgi, /email.cgi, time zone, camera name
+//! handle.set_manual_upload(true); // POST /iocontrol.cgi ImageUpload=1
+//! let image_upload_bit = handle.upload_active(); // per MJPEG part header
+//! # Ok(()) }
+//! ```
+//!
+//! # Decisions (for the README)
+//!
+//! - **Manual switches** act only when the matching `FTPManualEnable`/`EmailManualEnable`
+//!   is 1; the switch itself is remembered either way. While on, they take precedence
+//!   over the schedule (manual file names, manual e-mail interval). Manual uploads use
+//!   the schedule's frequency settings: the spec gives them none of their own.
+//! - **Active** (the I/O bits of the stream header) means "in an active period":
+//!   switched on or inside the schedule, and configured, including while retrying after
+//!   a failure.
+//! - **File names** (see [`naming`]): `<base>.jpg`; `<base>YYYYMMDD_HHMMSS.jpg` with
+//!   `_1`, `_2`... for more files in one second; `<base>0001.jpg`... wrapping after the
+//!   maximum. Times are the camera's local time.
+//! - **Frequency `Auto`**: each new frame as soon as the previous upload finished.
+//! - **Schedules** use the camera's time zone; a window whose stop is before its start
+//!   runs past midnight and belongs to the day it starts on.
+//! - **E-mail**: port 465 is TLS from the start, any other port STARTTLS when offered;
+//!   an empty sender is replaced by the (first) receiver; several receivers may be given
+//!   separated by `,` or `;`.
+
+mod clock;
+mod email;
+mod error;
+mod frames;
+mod ftp;
+mod jobs;
+pub mod naming;
+mod settings;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use ipcam_api::{CameraTimeZone, State};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DeliveryError, EventsError, FailureKind};
+pub use frames::FrameProvider;
+pub use settings::{
+    EmailSettings, FileMode, FileNaming, Frequency, FtpServer, Schedule, Secret, SettingsError,
+    SmtpLogin, UploadSettings, Window,
+};
+pub use worker::{ChannelStats, BACKOFF_MAX};
+
+use jobs::{EmailJob, UploadJob};
+use worker::{ChannelStatus, Command, Job, Worker};
+
+/// How long dropping [`Events`] waits for a delivery in progress before leaving the
+/// thread to finish on its own.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// The running events workers; stops them on drop.
+pub struct Events {
+    handle: EventsHandle,
+    threads: Vec<WorkerThread>,
+}
+
+struct WorkerThread {
+    name: &'static str,
+    thread: JoinHandle<()>,
+    finished: Receiver<()>,
+}
+
+/// The daemon's side of the workers: cheap to clone, usable from any thread, never
+/// blocking.
+#[derive(Clone)]
+pub struct EventsHandle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    upload: Sender<Command<UploadSettings>>,
+    email: Sender<Command<EmailSettings>>,
+    upload_status: Arc<ChannelStatus>,
+    email_status: Arc<ChannelStatus>,
+    manual_upload: AtomicBool,
+    manual_email: AtomicBool,
+}
+
+impl Events {
+    /// Starts the FTP and e-mail workers, idle until the first settings arrive
+    /// ([`EventsHandle::update`] or [`EventsHandle::apply_state`]).
+    pub fn spawn(frames: impl FrameProvider, clock: impl Clock) -> Result<Events, EventsError> {
+        let frames: Arc<dyn FrameProvider> = Arc::new(frames);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let (upload, upload_commands) = crossbeam_channel::unbounded();
+        let (email, email_commands) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            upload,
+            email,
+            upload_status: Arc::default(),
+            email_status: Arc::default(),
+            manual_upload: AtomicBool::new(false),
+            manual_email: AtomicBool::new(false),
+        });
+        let upload_worker = Worker::new(
+            UploadJob::new(UploadSettings::default()),
+            Arc::clone(&frames),
+            Arc::clone(&clock),
+            upload_commands,
+            Arc::clone(&shared.upload_status),
+        );
+        let email_worker = Worker::new(
+            EmailJob::new(EmailSettings::default()),
+            frames,
+            clock,
+            email_commands,
+            Arc::clone(&shared.email_status),
+        );
+        let handle = EventsHandle { shared };
+        let mut events = Events {
+            handle,
+            threads: Vec::with_capacity(2),
+        };
+        events.threads.push(start("ipcam-ftp", upload_worker)?);
+        events.threads.push(start("ipcam-email", email_worker)?);
+        Ok(events)
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> EventsHandle {
+        self.handle.clone()
+    }
+}
+
+fn start<J: Job>(name: &'static str, worker: Worker<J>) -> Result<WorkerThread, EventsError> {
+    let (done, finished) = crossbeam_channel::bounded::<()>(0);
+    let thread = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            worker.run();
+            drop(done);
+        })
+        .map_err(|e| EventsError::Spawn(name, e))?;
+    Ok(WorkerThread {
+        name,
+        thread,
+        finished,
+    })
+}
+
+impl std::ops::Deref for Events {
+    type Target = EventsHandle;
+
+    fn deref(&self) -> &EventsHandle {
+        &self.handle
+    }
+}
+
+impl Drop for Events {
+    /// Stops both workers: each finishes the delivery in progress. One still busy after
+    /// [`STOP_GRACE`] (a server not answering) is left to end by its timeouts.
+    fn drop(&mut self) {
+        let _ = self.handle.shared.upload.send(Command::Stop);
+        let _ = self.handle.shared.email.send(Command::Stop);
+        for worker in self.threads.drain(..) {
+            match worker.finished.recv_timeout(STOP_GRACE) {
+                Err(RecvTimeoutError::Timeout) => {
+                    log::warn!("{} is still delivering; not waiting for it", worker.name);
+                }
+                _ => {
+                    if worker.thread.join().is_err() {
+                        log::error!("{} thread panicked", worker.name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl EventsHandle {
+    /// Pushes the current settings and the camera's time zone; call at start and after
+    /// every change. Settings equal to the current ones change nothing; new ones end a
+    /// failure episode and start over (a channel that is active sends at once).
+    pub fn update(&self, upload: UploadSettings, email: EmailSettings, zone: CameraTimeZone) {
+        // A send fails only when the worker has stopped, which only dropping Events does.
+        let _ = self.shared.upload.send(Command::Configure(upload, zone));
+        let _ = self.shared.email.send(Command::Configure(email, zone));
+    }
+
+    /// [`EventsHandle::update`] from the whole configuration: `/upload.cgi`,
+    /// `/email.cgi`, the camera name of `/system.cgi` and the zone of `/datetime.cgi`.
+    pub fn apply_state(&self, state: &State) -> Result<(), SettingsError> {
+        let upload = UploadSettings::try_from(&state.upload)?;
+        let email = EmailSettings::from_config(&state.email, &state.system.camera_name)?;
+        let zone =
+            CameraTimeZone::from_setting(state.datetime.time_zone_index, state.datetime.time_zone);
+        self.update(upload, email, zone);
+        Ok(())
+    }
+
+    /// `ImageUpload` of `/iocontrol.cgi`.
+    pub fn set_manual_upload(&self, on: bool) {
+        self.shared.manual_upload.store(on, Ordering::Relaxed);
+        let _ = self.shared.upload.send(Command::Manual(on));
+    }
+
+    /// `ImageEmail` of `/iocontrol.cgi`.
+    pub fn set_manual_email(&self, on: bool) {
+        self.shared.manual_email.store(on, Ordering::Relaxed);
+        let _ = self.shared.email.send(Command::Manual(on));
+    }
+
+    /// The `ImageUpload` switch as last set.
+    pub fn manual_upload(&self) -> bool {
+        self.shared.manual_upload.load(Ordering::Relaxed)
+    }
+
+    /// The `ImageEmail` switch as last set.
+    pub fn manual_email(&self) -> bool {
+        self.shared.manual_email.load(Ordering::Relaxed)
+    }
+
+    /// Whether FTP upload is in an active period (the stream header's Image Upload bit).
+    pub fn upload_active(&self) -> bool {
+        self.shared.upload_status.is_active()
+    }
+
+    /// Whether e-mail is in an active period (the stream header's Image Email bit).
+    pub fn email_active(&self) -> bool {
+        self.shared.email_status.is_active()
+    }
+
+    /// Counters and last failure of FTP upload.
+    pub fn upload_stats(&self) -> ChannelStats {
+        self.shared.upload_status.stats()
+    }
+
+    /// Counters and last failure of e-mail.
+    pub fn email_stats(&self) -> ChannelStats {
+        self.shared.email_status.stats()
+    }
+}

@@ -1,0 +1,384 @@
+//! The loop both workers (FTP and e-mail) run on their own thread: decide whether the
+//! channel is active now, send the newest frame when it is due, pace the next one, and
+//! back off after failures.
+//!
+//! Pacing: the first frame goes out as soon as a channel becomes active (schedule window
+//! opens, manual switch on, new settings), then one per interval at a fixed rate. A
+//! worker that falls behind (slow server, back-off) does not burst to catch up: it
+//! skips the frames it missed.
+//!
+//! Failures: each failed attempt doubles the wait before the next (1 s up to 60 s); the
+//! first failure of an episode, and each change of its kind, is logged as a warning with
+//! the reason, repeats only at debug level, and the recovery as info. New settings end
+//! an episode, since they may be the fix.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use crossbeam_channel::{select, Receiver, RecvError};
+use ipcam_api::CameraTimeZone;
+use ipcam_capture::Frame;
+
+use crate::clock::Clock;
+use crate::error::{DeliveryError, FailureKind};
+use crate::frames::FrameProvider;
+
+/// Longest a worker sleeps without looking at the clock again: schedule windows open
+/// and wall clocks jump without telling anyone.
+const RECHECK: Duration = Duration::from_secs(1);
+/// How often `Auto` frequency looks for a frame newer than the one it sent.
+const AUTO_POLL: Duration = Duration::from_millis(20);
+/// How soon to look again when the capture has not produced a frame yet.
+const NO_FRAME_RETRY: Duration = Duration::from_millis(200);
+/// First wait after a failure.
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+/// Longest wait between attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Why a channel is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its schedule is on.
+    Schedule,
+    /// Its manual switch (`ImageUpload`/`ImageEmail`) is on and manual mode enabled.
+    Manual,
+}
+
+/// How often frames go out while active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// One frame per interval.
+    Every(Duration),
+    /// Each new frame as soon as the previous delivery is done.
+    NewFrames,
+}
+
+/// What a channel should be doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Why it is active.
+    pub trigger: Trigger,
+    /// How often it sends.
+    pub pace: Pace,
+}
+
+/// One kind of delivery (FTP upload, e-mail), as the worker loop drives it.
+pub trait Job: Send + 'static {
+    /// The settings pushed by the daemon.
+    type Settings: Send + 'static;
+    /// Name for logs and threads, e.g. `FTP upload`.
+    const NAME: &'static str;
+
+    /// Takes new settings; `false` when they equal the current ones.
+    fn configure(&mut self, settings: Self::Settings) -> bool;
+    /// Where deliveries go, for logs: no user name, no password.
+    fn destination(&self) -> String;
+    /// Whether the channel is active at local time `local` with the manual switch as given.
+    fn plan(&self, manual: bool, local: NaiveDateTime) -> Option<Plan>;
+    /// Sends `frame`; `local` is the camera's time, `now` monotonic time.
+    fn deliver(
+        &mut self,
+        frame: &Frame,
+        trigger: Trigger,
+        local: NaiveDateTime,
+        now: Duration,
+    ) -> Result<(), DeliveryError>;
+    /// Called while nothing is due: a chance to close idle connections.
+    fn rest(&mut self, now: Duration);
+    /// Called once when the worker stops.
+    fn close(&mut self);
+}
+
+/// A message from the daemon to a worker.
+pub enum Command<S> {
+    /// New settings and the camera's time zone.
+    Configure(S, CameraTimeZone),
+    /// The manual switch.
+    Manual(bool),
+    /// Finish the current delivery and stop.
+    Stop,
+}
+
+/// What a worker publishes for other threads; every read is a cheap atomic load.
+#[derive(Debug, Default)]
+pub struct ChannelStatus {
+    active: AtomicBool,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    last_error: Mutex<Option<DeliveryError>>,
+}
+
+/// A snapshot of a channel's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// The channel is in an active period (delivering, or retrying after a failure).
+    pub active: bool,
+    /// Frames delivered since start.
+    pub delivered: u64,
+    /// Attempts that failed since start.
+    pub failed: u64,
+    /// The most recent failure, kept after recovery.
+    pub last_error: Option<DeliveryError>,
+}
+
+impl ChannelStatus {
+    /// Whether the channel is active, for the I/O bits of the stream header.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// The counters and the last error.
+    pub fn stats(&self) -> ChannelStats {
+        ChannelStats {
+            active: self.is_active(),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            last_error: self.lock_error().clone(),
+        }
+    }
+
+    fn lock_error(&self) -> std::sync::MutexGuard<'_, Option<DeliveryError>> {
+        // Only assignments happen under the lock, so a poisoned value is consistent.
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Exponential back-off on the monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Backoff {
+    retry_at: Duration,
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff {
+            retry_at: Duration::ZERO,
+            delay: BACKOFF_FIRST,
+        }
+    }
+
+    fn fail(&mut self, now: Duration) {
+        self.retry_at = now + self.delay;
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// The state of one worker thread.
+pub struct Worker<J: Job> {
+    job: J,
+    frames: Arc<dyn FrameProvider>,
+    clock: Arc<dyn Clock>,
+    commands: Receiver<Command<J::Settings>>,
+    clock_changes: Receiver<()>,
+    status: Arc<ChannelStatus>,
+    zone: CameraTimeZone,
+    manual: bool,
+    current: Option<Trigger>,
+    next_due: Duration,
+    last_seq: u64,
+    backoff: Backoff,
+    episode: Option<FailureKind>,
+    failures_in_episode: u64,
+}
+
+impl<J: Job> Worker<J> {
+    /// A worker for `job`, idle until the first [`Command::Configure`].
+    pub fn new(
+        job: J,
+        frames: Arc<dyn FrameProvider>,
+        clock: Arc<dyn Clock>,
+        commands: Receiver<Command<J::Settings>>,
+        status: Arc<ChannelStatus>,
+    ) -> Self {
+        let clock_changes = clock.changes();
+        Worker {
+            job,
+            frames,
+            clock,
+            commands,
+            clock_changes,
+            status,
+            zone: CameraTimeZone::default(),
+            manual: false,
+            current: None,
+            next_due: Duration::ZERO,
+            last_seq: 0,
+            backoff: Backoff::new(),
+            episode: None,
+            failures_in_episode: 0,
+        }
+    }
+
+    /// Runs until [`Command::Stop`] or until every sender is gone.
+    pub fn run(mut self) {
+        loop {
+            let wait = self.step();
+            if !self.wait(wait) {
+                break;
+            }
+        }
+        self.status.active.store(false, Ordering::Relaxed);
+        self.job.close();
+    }
+
+    /// Does what is due now; returns how long (clock time) until it should look again.
+    fn step(&mut self) -> Duration {
+        let now = self.clock.monotonic();
+        let local = self.zone.local(self.clock.now());
+        let Some(plan) = self.job.plan(self.manual, local) else {
+            self.status.active.store(false, Ordering::Relaxed);
+            self.current = None;
+            self.job.rest(now);
+            return RECHECK;
+        };
+        self.status.active.store(true, Ordering::Relaxed);
+        if self.current != Some(plan.trigger) {
+            self.current = Some(plan.trigger);
+            self.next_due = now;
+        }
+        let due = self.next_due.max(self.backoff.retry_at);
+        if now < due {
+            self.job.rest(now);
+            return (due - now).min(RECHECK);
+        }
+        self.attempt(plan, now, local)
+    }
+
+    fn attempt(&mut self, plan: Plan, started: Duration, local: NaiveDateTime) -> Duration {
+        let Some(frame) = self.frames.latest() else {
+            log::debug!("{}: no frame captured yet", J::NAME);
+            self.next_due = started + NO_FRAME_RETRY;
+            return NO_FRAME_RETRY;
+        };
+        if plan.pace == Pace::NewFrames && frame.meta().seq == self.last_seq {
+            self.next_due = started + AUTO_POLL;
+            return AUTO_POLL;
+        }
+        let result = self.job.deliver(&frame, plan.trigger, local, started);
+        let finished = self.clock.monotonic();
+        match result {
+            Ok(()) => {
+                self.succeeded();
+                self.last_seq = frame.meta().seq;
+                self.next_due = match plan.pace {
+                    Pace::Every(interval) if self.next_due + interval >= started => {
+                        self.next_due + interval
+                    }
+                    Pace::Every(interval) => started + interval,
+                    Pace::NewFrames => finished,
+                };
+            }
+            Err(error) => self.failed(error, finished),
+        }
+        Duration::ZERO
+    }
+
+    fn succeeded(&mut self) {
+        self.status.delivered.fetch_add(1, Ordering::Relaxed);
+        if self.episode.take().is_some() {
+            log::info!(
+                "{} to {} works again after {} failed attempts",
+                J::NAME,
+                self.job.destination(),
+                self.failures_in_episode
+            );
+        }
+        self.failures_in_episode = 0;
+        self.backoff = Backoff::new();
+    }
+
+    fn failed(&mut self, error: DeliveryError, now: Duration) {
+        self.status.failed.fetch_add(1, Ordering::Relaxed);
+        self.failures_in_episode += 1;
+        self.backoff.fail(now);
+        if self.episode != Some(error.kind) {
+            log::warn!(
+                "{} to {} failed: {error}; retrying with back-off up to {} s",
+                J::NAME,
+                self.job.destination(),
+                BACKOFF_MAX.as_secs()
+            );
+            self.episode = Some(error.kind);
+        } else {
+            log::debug!(
+                "{} to {} failed again: {error}",
+                J::NAME,
+                self.job.destination()
+            );
+        }
+        *self.status.lock_error() = Some(error);
+    }
+
+    /// Blocks up to `wait` of clock time for a command or a clock change. `false` to stop.
+    fn wait(&mut self, wait: Duration) -> bool {
+        let received = if wait.is_zero() {
+            None
+        } else {
+            match self.clock.real_wait(wait) {
+                Some(timeout) => select! {
+                    recv(self.commands) -> command => Some(command),
+                    recv(self.clock_changes) -> _ => None,
+                    default(timeout) => None,
+                },
+                None => select! {
+                    recv(self.commands) -> command => Some(command),
+                    recv(self.clock_changes) -> _ => None,
+                },
+            }
+        };
+        if let Some(command) = received {
+            if !self.handle(command) {
+                return false;
+            }
+        }
+        while let Ok(command) = self.commands.try_recv() {
+            if !self.handle(Ok(command)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn handle(&mut self, command: Result<Command<J::Settings>, RecvError>) -> bool {
+        match command {
+            Err(RecvError) | Ok(Command::Stop) => false,
+            Ok(Command::Configure(settings, zone)) => {
+                self.zone = zone;
+                if self.job.configure(settings) {
+                    self.current = None;
+                    self.backoff = Backoff::new();
+                    self.episode = None;
+                    self.failures_in_episode = 0;
+                }
+                true
+            }
+            Ok(Command::Manual(on)) => {
+                self.manual = on;
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut backoff = Backoff::new();
+        let mut waits = Vec::new();
+        let mut now = Duration::ZERO;
+        for _ in 0..9 {
+            backoff.fail(now);
+            waits.push((backoff.retry_at - now).as_secs());
+            now = backoff.retry_at;
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}

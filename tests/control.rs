@@ -1,0 +1,770 @@
+//! The camera-control CGIs of spec chapter 5 end to end, over real TCP: `/pantiltcontrol.cgi`
+//! moves the head and the MJPEG part headers (spec 4.1.2) show it converge; presets are set,
+//! visited, cleared, swung through and survive a restart; `/iocontrol.cgi` drives the trigger
+//! lines and shows in the headers; `/comport.cgi` reaches the serial port; and each role gets
+//! exactly what DESIGN.md "Who may do what" allows.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{TestCamera, ADMIN, DEADLINE};
+use ipcam_hal::{Gpio, LineConfig};
+
+/// The sim GPIO lines the tests wire the trigger outputs to.
+const TRIGGER1_LINE: u32 = 17;
+const TRIGGER2_LINE: u32 = 18;
+/// The default home position (looking ahead, level).
+const HOME: (u16, u16) = (170, 45);
+/// Pause at each preset while swinging, in the fast cameras.
+const SWING_DWELL_SECONDS: f64 = 0.3;
+
+const VIEWER: Option<(&str, &str)> = Some(("viewer", "view0"));
+const OPERATOR: Option<(&str, &str)> = Some(("operator", "oper1"));
+
+/// A camera whose head moves about five times faster than the default (a full pan in well
+/// under two seconds), with the trigger outputs on sim lines the tests can watch.
+fn fast_camera() -> TestCamera {
+    TestCamera::start_with(fast)
+}
+
+fn fast(config: &mut ipcamd::config::Config) {
+    config.ptz.profile.max_speed = 300.0;
+    config.ptz.profile.acceleration = 1000.0;
+    config.ptz.swing_dwell_seconds = SWING_DWELL_SECONDS;
+    config.hal.trigger1_output = Some(LineConfig {
+        line: TRIGGER1_LINE,
+        active_low: false,
+    });
+    config.hal.trigger2_output = Some(LineConfig {
+        line: TRIGGER2_LINE,
+        active_low: false,
+    });
+}
+
+/// What a test sees of an output line: its level and every level ever written.
+fn line_state(camera: &TestCamera, line: u32) -> (bool, Vec<bool>) {
+    let Gpio::Sim(sim) = camera.daemon().gpio() else {
+        panic!("the tests' GPIO backend is the sim")
+    };
+    let output = sim.probe_output(line).expect("a configured output line");
+    (output.level(), output.history())
+}
+
+fn serial_written(camera: &TestCamera) -> Vec<u8> {
+    camera
+        .daemon()
+        .sim_serial()
+        .expect("the tests' serial backend is the sim")
+        .written()
+}
+
+fn pantilt(camera: &TestCamera, credentials: Option<(&str, &str)>, form: &str) -> u16 {
+    let reply = camera.post("/pantiltcontrol.cgi", credentials, form);
+    assert!(reply.body.len() < 200, "short reason: {}", reply.text());
+    reply.status
+}
+
+fn move_to(camera: &TestCamera, (pan, tilt): (u16, u16)) {
+    let form =
+        format!("PanTiltHorizontal={pan}&PanTiltVertical={tilt}&PanTiltPositionMove=true");
+    assert_eq!(pantilt(camera, ADMIN, &form), 204, "{form}");
+}
+
+fn add_user(camera: &TestCamera, (name, password): (&str, &str), privilege: u8) {
+    let query = format!(
+        "/userlist.cgi?UserName={name}&UserPassword={password}&UserPrivilege={privilege}&UserAdd=Yes"
+    );
+    let reply = camera.get(&query, ADMIN);
+    assert_eq!(reply.status, 200, "adding {name}: {}", reply.text());
+}
+
+// ---------------------------------------------------------------------------------------
+// An MJPEG client that parses the stream exactly as spec 4.1.2 draws it.
+
+/// The stamp of one part: `Date: yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    date_time: String,
+    io: String,
+    pan: u16,
+    tilt: u16,
+}
+
+impl Stamp {
+    /// Parses the value of the `Date:` header, refusing anything off the spec's format.
+    fn parse(value: &str) -> Stamp {
+        if value.len() != 42 || !value.is_ascii() {
+            off_format(value);
+        }
+        let (date_time, rest) = value.split_at(19);
+        parse_date_time(date_time).unwrap_or_else(|| off_format(value));
+        let fields = rest.strip_prefix(" IO_").unwrap_or_else(|| off_format(value));
+        let (io, rest) = fields.split_at(8);
+        if !io.bytes().all(|b| b == b'0' || b == b'1') || !io.ends_with("0000") {
+            off_format(value);
+        }
+        let rest = rest.strip_prefix("_PT_").unwrap_or_else(|| off_format(value));
+        let (pan, tilt) = rest.split_once('_').unwrap_or_else(|| off_format(value));
+        let degrees = |digits: &str, max: u16| match digits.parse::<u16>() {
+            Ok(value) if digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                assert!(value <= max, "{digits} beyond {max}");
+                value
+            }
+            _ => off_format(value),
+        };
+        Stamp {
+            date_time: date_time.to_owned(),
+            io: io.to_owned(),
+            pan: degrees(pan, 340),
+            tilt: degrees(tilt, 135),
+        }
+    }
+
+    fn position(&self) -> (u16, u16) {
+        (self.pan, self.tilt)
+    }
+}
+
+fn off_format(date: &str) -> ! {
+    panic!("Date header off the spec's format: {date:?}")
+}
+
+/// Seconds since the epoch of a strict `yyyy-mm-dd hh:mm:ss` (read as UTC), or `None`.
+fn parse_date_time(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if bytes.len() != 19 || separators.iter().any(|&(i, sep)| bytes[i] != sep) {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i64> {
+        let digits = &text[from..to];
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    valid.then(|| days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// A `/mjpeg.cgi` viewer.
+struct Mjpeg {
+    reader: BufReader<TcpStream>,
+}
+
+impl Mjpeg {
+    fn open(camera: &TestCamera, credentials: Option<(&str, &str)>) -> Mjpeg {
+        let mut stream = common::connect(camera.addr);
+        let request = common::request("GET", "/mjpeg.cgi", credentials, "");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut mjpeg = Mjpeg {
+            reader: BufReader::new(stream),
+        };
+        assert_eq!(mjpeg.line(), "HTTP/1.0 200 OK");
+        let mut content_type = None;
+        loop {
+            let line = mjpeg.line();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("header has a colon");
+            if name.eq_ignore_ascii_case("Content-Type") {
+                content_type = Some(value.trim().to_owned());
+            }
+        }
+        assert_eq!(
+            content_type.as_deref(),
+            Some("multipart/x-mixed-replace;boundary=--video boundary--")
+        );
+        mjpeg
+    }
+
+    /// One CRLF-terminated line, without the CRLF.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("a line");
+        line.strip_suffix("\r\n")
+            .unwrap_or_else(|| panic!("line not ended by CRLF: {line:?}"))
+            .to_owned()
+    }
+
+    /// The next part: boundary, `Content-Length`, `Date`, `Content-Type`, blank line, the
+    /// JPEG of that length, CRLF CRLF — in exactly that order.
+    fn next_part(&mut self) -> Stamp {
+        assert_eq!(self.line(), "--video boundary--");
+        let length = self.line();
+        let length: usize = length
+            .strip_prefix("Content-Length: ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("Content-Length expected, got {length:?}"));
+        let date = self.line();
+        let stamp = Stamp::parse(
+            date.strip_prefix("Date: ")
+                .unwrap_or_else(|| panic!("Date expected, got {date:?}")),
+        );
+        assert_eq!(self.line(), "Content-Type: image/jpeg");
+        assert_eq!(self.line(), "");
+        let mut jpeg = vec![0; length];
+        self.reader.read_exact(&mut jpeg).expect("the JPEG");
+        assert!(
+            jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
+            "a whole JPEG of Content-Length bytes"
+        );
+        let mut trailer = [0; 4];
+        self.reader.read_exact(&mut trailer).expect("the trailer");
+        assert_eq!(&trailer, b"\r\n\r\n");
+        stamp
+    }
+
+    /// Reads parts until one satisfies `done`; returns every part read, that one last.
+    fn until(&mut self, what: &str, mut done: impl FnMut(&Stamp) -> bool) -> Vec<Stamp> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut seen = Vec::new();
+        loop {
+            let stamp = self.next_part();
+            let finished = done(&stamp);
+            seen.push(stamp);
+            if finished {
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last parts: {:?}",
+                &seen[seen.len().saturating_sub(5)..]
+            );
+        }
+    }
+
+    /// Reads parts until the head is at `target`.
+    fn until_at(&mut self, target: (u16, u16)) -> Vec<Stamp> {
+        self.until(&format!("PT_{:03}_{:03}", target.0, target.1), |s| {
+            s.position() == target
+        })
+    }
+
+    /// Reads parts until the position has held for `hold`; returns it.
+    fn until_still_for(&mut self, hold: Duration) -> (u16, u16) {
+        let mut since = (Instant::now(), self.next_part().position());
+        self.until("the head to hold still", |stamp| {
+            if stamp.position() != since.1 {
+                since = (Instant::now(), stamp.position());
+            }
+            since.0.elapsed() >= hold
+        });
+        since.1
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// /pantiltcontrol.cgi
+
+#[test]
+fn an_absolute_move_converges_monotonically_in_the_stream_headers() {
+    let camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    assert_eq!(stream.next_part().position(), HOME, "the head starts at home");
+
+    move_to(&camera, (300, 100));
+    let seen = stream.until_at((300, 100));
+    for pair in seen.windows(2) {
+        let (before, after) = (pair[0].position(), pair[1].position());
+        assert!(
+            before.0 <= after.0 && before.1 <= after.1 && after.0 <= 300 && after.1 <= 100,
+            "not monotonic towards (300, 100): {before:?} then {after:?}"
+        );
+    }
+    let between = |stamp: &&Stamp| {
+        (HOME.0 + 1..300).contains(&stamp.pan) && (HOME.1 + 1..100).contains(&stamp.tilt)
+    };
+    assert!(
+        seen.iter().any(|s| between(&s)),
+        "the move is seen in progress, not as a jump: {seen:?}"
+    );
+    for _ in 0..5 {
+        assert_eq!(stream.next_part().position(), (300, 100), "it stays there");
+    }
+}
+
+#[test]
+fn single_steps_move_by_the_given_degrees_and_stop_at_the_limits() {
+    let camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    let step = |form: &str| assert_eq!(pantilt(&camera, ADMIN, form), 204, "{form}");
+
+    step("PanSingleMoveDegree=10&PanTiltSingleMove=5");
+    stream.until_at((180, 45));
+    step("TiltSingleMoveDegree=3&PanTiltSingleMove=7");
+    stream.until_at((180, 42));
+    step("PanSingleMoveDegree=7&TiltSingleMoveDegree=9&PanTiltSingleMove=3");
+    stream.until_at((173, 42));
+    step("TiltSingleMoveDegree=1&PanTiltSingleMove=1");
+    stream.until_at((173, 43));
+
+    // Near the low limits, a step stops at 0 (and never wraps around).
+    move_to(&camera, (5, 4));
+    stream.until_at((5, 4));
+    step("PanSingleMoveDegree=10&PanTiltSingleMove=3");
+    stream.until_at((0, 4));
+    for _ in 0..3 {
+        step("PanSingleMoveDegree=10&PanTiltSingleMove=3");
+        step("TiltSingleMoveDegree=10&PanTiltSingleMove=7");
+    }
+    // Commands run in order, so this step starts from wherever the others left the head.
+    step("PanSingleMoveDegree=2&PanTiltSingleMove=5");
+    let seen = stream.until_at((2, 0));
+    assert!(
+        seen.iter().all(|s| s.pan <= 5 && s.tilt <= 4),
+        "never past a limit: {seen:?}"
+    );
+
+    // Near the high limits, it stops at 340 and 135.
+    move_to(&camera, (333, 131));
+    stream.until_at((333, 131));
+    for _ in 0..2 {
+        step("PanSingleMoveDegree=10&PanTiltSingleMove=5");
+        step("TiltSingleMoveDegree=10&PanTiltSingleMove=1");
+    }
+    stream.until_at((340, 135));
+    step("TiltSingleMoveDegree=4&PanTiltSingleMove=7");
+    let seen = stream.until_at((340, 131));
+    assert!(seen.iter().all(|s| s.pan >= 333 && s.tilt >= 131));
+
+    // Home, by the keypad's centre.
+    step("PanSingleMoveDegree=5&TiltSingleMoveDegree=5&PanTiltSingleMove=4");
+    stream.until_at(HOME);
+}
+
+#[test]
+fn invalid_pan_tilt_requests_are_refused_and_do_not_move_the_head() {
+    let camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    for form in [
+        "PanTiltHorizontal=341&PanTiltVertical=10&PanTiltPositionMove=true",
+        "PanTiltHorizontal=10&PanTiltVertical=136&PanTiltPositionMove=true",
+        "PanTiltHorizontal=-1&PanTiltVertical=10&PanTiltPositionMove=true",
+        "PanTiltHorizontal=10&PanTiltPositionMove=true",
+        "PanTiltHorizontal=10&PanTiltVertical=10&PanTiltPositionMove=false",
+        "PanTiltHorizontal=10&PanTiltVertical=10",
+        "PanTiltSingleMove=9",
+        "PanTiltSingleMove=right",
+        "PanTiltPresetPositionMove=25",
+        "PanTiltSwingMode=1",
+        "PanTiltSwingMode=3",
+        "PanTiltSingleMove=5&PanTiltPresetPositionMove=0",
+        "PanTiltSingleMove=5&Zoom=1",
+        "PanTiltSingleMove=5&PanTiltSingleMove=3",
+    ] {
+        assert_eq!(pantilt(&camera, ADMIN, form), 400, "{form}");
+    }
+    // Nothing moved: a step now starts from home.
+    assert_eq!(
+        pantilt(&camera, ADMIN, "PanSingleMoveDegree=1&PanTiltSingleMove=5"),
+        204
+    );
+    let seen = stream.until_at((HOME.0 + 1, HOME.1));
+    assert!(seen.iter().all(|s| s.position() == HOME || s.position() == (171, 45)));
+}
+
+#[test]
+fn get_with_a_query_works_as_well_as_a_posted_form() {
+    let camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    let reply = camera.get(
+        "/pantiltcontrol.cgi?PanTiltHorizontal=20&PanTiltVertical=30&PanTiltPositionMove=true",
+        ADMIN,
+    );
+    assert_eq!(reply.status, 204);
+    stream.until_at((20, 30));
+
+    move_to(&camera, (40, 50));
+    stream.until_at((40, 50));
+
+    // Many scripts POST a form without any Content-Type; it is still a form.
+    let body = "PanSingleMoveDegree=6&PanTiltSingleMove=5";
+    let raw = format!(
+        "POST /pantiltcontrol.cgi HTTP/1.0\r\nAuthorization: Basic {}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        common::basic("admin", common::ADMIN_PASSWORD),
+        body.len()
+    );
+    assert_eq!(common::exchange(camera.addr, raw.as_bytes()).status, 204);
+    stream.until_at((46, 50));
+
+    assert_eq!(
+        camera
+            .get("/pantiltcontrol.cgi?PanTiltPresetPositionMove=0", ADMIN)
+            .status,
+        204
+    );
+    stream.until_at(HOME);
+}
+
+#[test]
+fn presets_are_set_visited_cleared_and_survive_a_restart() {
+    let mut camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    let send = |camera: &TestCamera, form: &str| pantilt(camera, ADMIN, form);
+
+    assert_eq!(
+        send(
+            &camera,
+            "SetPosition=3&SetName=Gate&PanTiltHorizontal=300&PanTiltVertical=20"
+        ),
+        204
+    );
+    assert_eq!(
+        send(
+            &camera,
+            "SetPosition=24&SetName=Twelve%20Chars&PanTiltHorizontal=40&PanTiltVertical=110"
+        ),
+        204,
+        "a name of exactly 12 characters"
+    );
+    assert_eq!(send(&camera, "PanTiltPresetPositionMove=3"), 204);
+    stream.until_at((300, 20));
+    assert_eq!(send(&camera, "PanTiltPresetPositionMove=24"), 204);
+    stream.until_at((40, 110));
+    assert_eq!(send(&camera, "PanTiltPresetPositionMove=0"), 204, "home");
+    stream.until_at(HOME);
+
+    // Home cannot be set or cleared; names are at most 12 characters; unset presets are 400.
+    for form in [
+        "SetPosition=0&SetName=Home&PanTiltHorizontal=10&PanTiltVertical=10",
+        "ClearPosition=0",
+        "SetPosition=25&PanTiltHorizontal=10&PanTiltVertical=10",
+        "SetPosition=4&SetName=Thirteen%20chrs&PanTiltHorizontal=10&PanTiltVertical=10",
+        "SetPosition=4&PanTiltHorizontal=341&PanTiltVertical=10",
+        "PanTiltPresetPositionMove=5",
+        "ClearPosition=25",
+    ] {
+        assert_eq!(send(&camera, form), 400, "{form}");
+    }
+    assert_eq!(send(&camera, "PanTiltPresetPositionMove=4"), 400, "4 was never set");
+
+    assert_eq!(send(&camera, "ClearPosition=3"), 204);
+    assert_eq!(send(&camera, "PanTiltPresetPositionMove=3"), 400, "cleared");
+
+    drop(stream);
+    camera.stop();
+    let restarted = TestCamera::start_in(&camera.state_dir, fast);
+    let mut stream = Mjpeg::open(&restarted, ADMIN);
+    assert_eq!(stream.next_part().position(), HOME, "a restart starts at home");
+    assert_eq!(send(&restarted, "PanTiltPresetPositionMove=3"), 400, "still cleared");
+    assert_eq!(send(&restarted, "PanTiltPresetPositionMove=24"), 204, "still set");
+    stream.until_at((40, 110));
+}
+
+#[test]
+fn swing_visits_the_presets_in_slot_order_until_disabled() {
+    let camera = fast_camera();
+    assert_eq!(
+        pantilt(&camera, ADMIN, "PanTiltSwingMode=2"),
+        400,
+        "no preset to swing between"
+    );
+    // Set out of slot order, at places no leg of the swing passes through.
+    let presets = [(7, (150, 130)), (2, (40, 20)), (4, (300, 120))];
+    for (slot, (pan, tilt)) in presets {
+        let form = format!("SetPosition={slot}&PanTiltHorizontal={pan}&PanTiltVertical={tilt}");
+        assert_eq!(pantilt(&camera, ADMIN, &form), 204, "{form}");
+    }
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    assert_eq!(pantilt(&camera, ADMIN, "PanTiltSwingMode=2"), 204);
+
+    let slot_at = |position| {
+        presets
+            .iter()
+            .find(|(_, at)| *at == position)
+            .map(|(slot, _)| *slot)
+    };
+    let mut visits: Vec<u8> = Vec::new();
+    stream.until("five preset visits", |stamp| {
+        if let Some(slot) = slot_at(stamp.position()) {
+            if visits.last() != Some(&slot) {
+                visits.push(slot);
+            }
+        }
+        visits.len() == 5
+    });
+    assert_eq!(visits, [2, 4, 7, 2, 4], "slot order, wrapping around");
+
+    assert_eq!(pantilt(&camera, ADMIN, "PanTiltSwingMode=0"), 204);
+    // A swing never rests longer than its dwell; holding four dwells means it stopped.
+    let resting = stream.until_still_for(Duration::from_secs_f64(4.0 * SWING_DWELL_SECONDS));
+    let later = stream.until_still_for(Duration::from_secs_f64(2.0 * SWING_DWELL_SECONDS));
+    assert_eq!(later, resting, "the swing does not resume");
+}
+
+// ---------------------------------------------------------------------------------------
+// /iocontrol.cgi
+
+/// The parsed single line of `GET /iocontrol.cgi`.
+fn io_status(camera: &TestCamera, credentials: Option<(&str, &str)>) -> [(String, String); 5] {
+    let reply = camera.get("/iocontrol.cgi", credentials);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("Content-Type"), Some("text/html"));
+    let text = reply.text();
+    let line = text
+        .strip_suffix("\r\n")
+        .unwrap_or_else(|| panic!("one CRLF-ended line: {text:?}"));
+    assert!(!line.contains(['\r', '\n']), "exactly one line: {text:?}");
+    let pairs: Vec<(String, String)> = line
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').expect("Name=value");
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Trigger1",
+            "Trigger2",
+            "ImageUpload",
+            "ImageEmail",
+            "CurrentTime"
+        ]
+    );
+    for (name, value) in &pairs[..4] {
+        assert!(value == "0" || value == "1", "{name}={value}");
+    }
+    pairs.try_into().expect("five pairs")
+}
+
+/// The four bits of `GET /iocontrol.cgi` as `IO_` digits.
+fn io_bits(camera: &TestCamera) -> String {
+    io_status(camera, ADMIN)[..4]
+        .iter()
+        .map(|(_, value)| value.as_str())
+        .collect()
+}
+
+#[test]
+fn io_status_is_the_spec_line_with_the_current_time() {
+    let camera = fast_camera();
+    let status = io_status(&camera, ADMIN);
+    assert_eq!(io_bits(&camera), "0000");
+    let (name, shown) = &status[4];
+    assert_eq!(name, "CurrentTime");
+    // The factory time zone is GMT+0 (TimeZoneIndex=0, TimeZone=0).
+    let shown = parse_date_time(shown)
+        .unwrap_or_else(|| panic!("CurrentTime={shown} is not yyyy-mm-dd hh:mm:ss"));
+    assert!(
+        (shown - unix_now()).abs() <= 5,
+        "CurrentTime {shown} vs now {}",
+        unix_now()
+    );
+}
+
+#[test]
+fn triggers_drive_the_lines_and_every_bit_shows_in_the_stream_header() {
+    let camera = fast_camera();
+    let mut stream = Mjpeg::open(&camera, ADMIN);
+    assert_eq!(stream.next_part().io, "00000000");
+    let set = |form: &str| {
+        let reply = camera.post("/iocontrol.cgi", ADMIN, form);
+        assert_eq!(reply.status, 204, "{form}: {}", reply.text());
+        assert!(reply.body.is_empty());
+    };
+
+    set("Trigger1=1");
+    assert_eq!(line_state(&camera, TRIGGER1_LINE), (true, vec![true]));
+    assert!(!line_state(&camera, TRIGGER2_LINE).0);
+    assert_eq!(io_bits(&camera), "1000");
+    stream.until("IO_10000000", |s| s.io == "10000000");
+
+    set("ImageEmail=1");
+    assert_eq!(io_bits(&camera), "1001");
+    stream.until("IO_10010000", |s| s.io == "10010000");
+
+    set("Trigger2=1&ImageUpload=1");
+    assert!(line_state(&camera, TRIGGER2_LINE).0);
+    assert_eq!(io_bits(&camera), "1111");
+    stream.until("IO_11110000", |s| s.io == "11110000");
+
+    set("Trigger1=0&ImageEmail=0");
+    assert_eq!(line_state(&camera, TRIGGER1_LINE), (false, vec![true, false]));
+    assert_eq!(io_bits(&camera), "0110");
+    stream.until("IO_01100000", |s| s.io == "01100000");
+
+    // GET with a query sets as well.
+    let reply = camera.get("/iocontrol.cgi?ImageUpload=0&Trigger2=0", ADMIN);
+    assert_eq!(reply.status, 204);
+    assert!(!line_state(&camera, TRIGGER2_LINE).0);
+    assert_eq!(io_bits(&camera), "0000");
+    stream.until("IO_00000000", |s| s.io == "00000000");
+}
+
+#[test]
+fn invalid_io_requests_are_refused_and_change_nothing() {
+    let camera = fast_camera();
+    assert_eq!(camera.post("/iocontrol.cgi", ADMIN, "Trigger2=1").status, 204);
+    let before = (
+        io_bits(&camera),
+        line_state(&camera, TRIGGER1_LINE),
+        line_state(&camera, TRIGGER2_LINE),
+    );
+    for form in [
+        "Trigger1=2",
+        "Trigger1=on",
+        "Trigger1=",
+        "Trigger1=1&Trigger2=x",
+        "Trigger1=1&ImageUpload=1&Bogus=1",
+        "Trigger3=1",
+        "ImageEmail=-1",
+        "ImageUpload=1&ImageEmail=10",
+    ] {
+        let reply = camera.post("/iocontrol.cgi", ADMIN, form);
+        assert_eq!(reply.status, 400, "{form}");
+        let after = (
+            io_bits(&camera),
+            line_state(&camera, TRIGGER1_LINE),
+            line_state(&camera, TRIGGER2_LINE),
+        );
+        assert_eq!(after, before, "{form} changed something");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// /comport.cgi
+
+#[test]
+fn comport_writes_exactly_the_decoded_bytes() {
+    let camera = fast_camera();
+    let reply = camera.post("/comport.cgi", ADMIN, "ComOut=hello%0D%0A&ComSend=Yes");
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(serial_written(&camera), b"hello\r\n");
+
+    let reply = camera.get("/comport.cgi?ComOut=a%2Bb%26c%3D+d&ComSend=Yes", ADMIN);
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(serial_written(&camera), b"hello\r\na+b&c= d");
+
+    for form in [
+        "ComOut=nope",
+        "ComSend=Yes",
+        "ComOut=nope&ComSend=No",
+        "ComOut=nope&ComSend=Yes&Baud=9600",
+    ] {
+        assert_eq!(camera.post("/comport.cgi", ADMIN, form).status, 400, "{form}");
+    }
+    assert_eq!(serial_written(&camera), b"hello\r\na+b&c= d", "nothing more sent");
+}
+
+// ---------------------------------------------------------------------------------------
+// Who may do what (DESIGN.md)
+
+#[test]
+fn each_role_gets_exactly_what_the_design_allows() {
+    let camera = fast_camera();
+    add_user(&camera, VIEWER.unwrap(), 0);
+    add_user(&camera, OPERATOR.unwrap(), 1);
+    let mut stream = Mjpeg::open(&camera, VIEWER);
+    let io = |who, form: &str| camera.post("/iocontrol.cgi", who, form);
+    let denied = |reply: common::Reply, what: &str| {
+        assert_eq!(reply.status, 401, "{what}");
+        assert_eq!(
+            reply.header("WWW-Authenticate"),
+            Some("Basic realm=\"ipcam\""),
+            "{what}"
+        );
+    };
+
+    // Anonymous (access control is on by default): nothing at all.
+    denied(camera.get("/iocontrol.cgi", None), "anonymous GET iocontrol");
+    denied(io(None, "ImageUpload=1"), "anonymous ImageUpload");
+    denied(
+        camera.post("/pantiltcontrol.cgi", None, "PanTiltSingleMove=5"),
+        "anonymous pantilt",
+    );
+    denied(
+        camera.post("/comport.cgi", None, "ComOut=x&ComSend=Yes"),
+        "anonymous comport",
+    );
+
+    // Privilege 0: only reading the I/O status (and watching).
+    io_status(&camera, VIEWER);
+    denied(io(VIEWER, "ImageUpload=1"), "viewer ImageUpload");
+    denied(io(VIEWER, "ImageEmail=1"), "viewer ImageEmail");
+    denied(io(VIEWER, "Trigger1=1"), "viewer Trigger1");
+    denied(
+        camera.post(
+            "/pantiltcontrol.cgi",
+            VIEWER,
+            "PanTiltHorizontal=0&PanTiltVertical=0&PanTiltPositionMove=true",
+        ),
+        "viewer pantilt",
+    );
+    denied(
+        camera.get("/pantiltcontrol.cgi", VIEWER),
+        "viewer bare pantilt",
+    );
+    denied(
+        camera.post("/comport.cgi", VIEWER, "ComOut=x&ComSend=Yes"),
+        "viewer comport",
+    );
+
+    // Privilege 1: pan/tilt, ImageUpload and ImageEmail; not the triggers or the port.
+    io_status(&camera, OPERATOR);
+    assert_eq!(io(OPERATOR, "ImageUpload=1").status, 204);
+    assert_eq!(io(OPERATOR, "ImageEmail=1").status, 204);
+    denied(io(OPERATOR, "Trigger1=1"), "operator Trigger1");
+    denied(io(OPERATOR, "Trigger2=1"), "operator Trigger2");
+    denied(io(OPERATOR, "ImageUpload=0&Trigger2=1"), "operator mixed");
+    denied(
+        camera.post("/comport.cgi", OPERATOR, "ComOut=x&ComSend=Yes"),
+        "operator comport",
+    );
+    // The viewer's refused move did not happen: this step starts from home.
+    assert_eq!(
+        pantilt(&camera, OPERATOR, "PanSingleMoveDegree=4&PanTiltSingleMove=5"),
+        204
+    );
+    stream.until_at((HOME.0 + 4, HOME.1));
+
+    // Nothing refused reached the hardware or the status.
+    assert_eq!(io_bits(&camera), "0011", "ImageUpload and ImageEmail only");
+    assert_eq!(line_state(&camera, TRIGGER1_LINE), (false, vec![]));
+    assert_eq!(line_state(&camera, TRIGGER2_LINE), (false, vec![]));
+    assert!(serial_written(&camera).is_empty());
+
+    // The administrator: everything.
+    assert_eq!(io(ADMIN, "Trigger1=1&Trigger2=1").status, 204);
+    assert_eq!(io(ADMIN, "ImageUpload=0").status, 204);
+    assert_eq!(
+        camera
+            .post("/comport.cgi", ADMIN, "ComOut=x&ComSend=Yes")
+            .status,
+        204
+    );
+    assert_eq!(pantilt(&camera, ADMIN, "PanTiltPresetPositionMove=0"), 204);
+    stream.until_at(HOME);
+    assert_eq!(io_bits(&camera), "1101");
+    assert_eq!(serial_written(&camera), b"x");
+}

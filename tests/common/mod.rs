@@ -241,3 +241,42 @@ pub fn table(reply: &Reply) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Percent-encodes a form name or value as a browser does, so that `+`, `&`, `=`, spaces,
+/// CR/LF and non-ASCII characters arrive as sent.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out += &format!("%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// `a=1&b=2` from pairs, every name and value percent-encoded.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The value of `name` in a parsed table.
+pub fn value_of<'t>(table: &'t [(String, String)], name: &str) -> Option<&'t str> {
+    table
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the caller to use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}

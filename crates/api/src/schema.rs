@@ -393,7 +393,12 @@ fn parse_ipv4(raw: &str) -> Result<Value, String> {
 
 /// Parses `hh:mm:ss` (one-digit fields accepted, as some clients send them).
 pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(raw.trim(), "%H:%M:%S").map_err(|_| "must be a time hh:mm:ss".into())
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M:%S")
+        .ok()
+        // chrono reads second 60 as a leap second (`12:00:60` would be stored and shown
+        // as such); a schedule or clock time of hh:mm:ss has seconds 00 to 59.
+        .filter(|time| chrono::Timelike::nanosecond(time) < 1_000_000_000)
+        .ok_or_else(|| "must be a time hh:mm:ss".into())
 }
 
 /// Parses `yyyy-mm-dd`.
@@ -487,6 +492,8 @@ mod tests {
     fn times_dates_and_addresses() {
         assert!(parse(&Kind::Time, "23:59:59").is_ok());
         assert!(parse(&Kind::Time, "24:00:00").is_err());
+        assert!(parse(&Kind::Time, "12:00:60").is_err(), "no leap seconds");
+        assert!(parse(&Kind::Time, "23:59:60").is_err(), "no leap seconds");
         assert!(parse(&Kind::Date, "2004-02-29").is_ok());
         assert!(parse(&Kind::Date, "2005-02-29").is_err());
         assert!(parse(&Kind::Ipv4, "255.255.255.255").is_ok());

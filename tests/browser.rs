@@ -1,0 +1,463 @@
+//! The camera's own web page in a real browser: Debian's headless Chromium, driven over the
+//! DevTools protocol by `headless_chrome`, against an in-process camera on port 0.
+//!
+//! Login goes the way it does for a person: the page answers 401, the browser asks for
+//! credentials (here the DevTools `Fetch.authRequired` event stands in for the dialog and
+//! answers once per request, like a person who cancels a second prompt), then the browser
+//! sends them with every request of the page. Each test has its own browser and profile.
+//!
+//! Needs Chromium: `bash .ci/browser-deps` installs it. Without it these tests fail and say so.
+//!
+//! `cargo test --test browser -- --ignored screenshots` rewrites `docs/screenshots/*.png`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use common::{TestCamera, ADMIN, ADMIN_PASSWORD};
+use headless_chrome::browser::tab::point::Point;
+use headless_chrome::protocol::cdp::types::Event;
+use headless_chrome::protocol::cdp::Fetch::{
+    AuthChallengeResponse, AuthChallengeResponseResponse, ContinueWithAuth,
+};
+use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+
+/// How long one step in the browser may take; generous because Chromium shares two cores
+/// with the camera and the compiler on CI.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const DESKTOP: (u32, u32) = (1280, 800);
+
+/// Chromium binaries, in the order tried; `CHROME` overrides.
+const CHROMIUM: [&str; 3] = [
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+
+/// One Chromium at a time: two cores cannot run several next to a camera each.
+fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn chromium_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHROME") {
+        return PathBuf::from(path);
+    }
+    CHROMIUM
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "Chromium not found (looked for {CHROMIUM:?}; set CHROME to override). \
+                 The browser tests need it: run `bash .ci/browser-deps` as root."
+            )
+        })
+}
+
+/// A browser logged in to the camera as one user, with what it did recorded.
+struct Session {
+    // Dropped after the tab: the browser process ends with it.
+    tab: Arc<Tab>,
+    _browser: Browser,
+    base: String,
+    /// Times the browser was asked for credentials: each is a login dialog for a person.
+    prompts: Arc<AtomicUsize>,
+    /// Every URL the page requested.
+    requests: Arc<Mutex<Vec<String>>>,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Session {
+    /// Opens the camera's page as `user`, in a window of `size`.
+    fn open(camera: &TestCamera, user: &str, password: &str, size: (u32, u32)) -> Session {
+        let turn = one_browser_at_a_time();
+        let options = LaunchOptions::default_builder()
+            .path(Some(chromium_path()))
+            .headless(true)
+            .sandbox(false)
+            .window_size(Some(size))
+            .idle_browser_timeout(Duration::from_secs(300))
+            .args(vec![
+                OsStr::new("--disable-component-update"),
+                OsStr::new("--no-default-browser-check"),
+                OsStr::new("--hide-scrollbars"),
+                OsStr::new("--mute-audio"),
+            ])
+            .build()
+            .expect("launch options");
+        let browser = Browser::new(options).expect("Chromium starts");
+        let tab = browser.new_tab().expect("a tab");
+        tab.set_default_timeout(DEADLINE);
+        let prompts = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        answer_logins(&tab, user, password, &prompts, &requests);
+        tab.enable_fetch(None, Some(true)).expect("Fetch domain");
+        let session = Session {
+            tab,
+            _browser: browser,
+            base: format!("http://{}/", camera.addr),
+            prompts,
+            requests,
+            _turn: turn,
+        };
+        session.go("");
+        session
+    }
+
+    /// Navigates to the page with `fragment` (e.g. `#settings/system`) and waits for the
+    /// page to know who is logged in.
+    fn go(&self, fragment: &str) {
+        self.tab
+            .navigate_to(&format!("{}{fragment}", self.base))
+            .expect("navigate");
+        self.wait_for_role();
+    }
+
+    fn reload(&self) {
+        self.tab.reload(true, None).expect("reload");
+        self.wait_for_role();
+    }
+
+    fn wait_for_role(&self) -> String {
+        self.until("the page to find out the user's role", || {
+            self.string("document.body.dataset.role || null")
+        })
+    }
+
+    /// Evaluates `expression` (awaiting a promise) and returns its JSON value.
+    fn eval(&self, expression: &str) -> Option<serde_json::Value> {
+        let object = self
+            .tab
+            .evaluate(expression, true)
+            .unwrap_or_else(|err| panic!("evaluating {expression}: {err}"));
+        object.value.filter(|value| !value.is_null())
+    }
+
+    fn string(&self, expression: &str) -> Option<String> {
+        self.eval(expression)
+            .and_then(|value| value.as_str().map(str::to_owned))
+    }
+
+    fn number(&self, expression: &str) -> Option<f64> {
+        self.eval(expression).and_then(|value| value.as_f64())
+    }
+
+    fn truth(&self, expression: &str) -> bool {
+        self.eval(expression)
+            .and_then(|value| value.as_bool())
+            .unwrap_or(false)
+    }
+
+    /// Polls `probe` until it gives a value or the deadline passes.
+    fn until<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(value) = probe() {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let status = self.string(
+                    "[...document.querySelectorAll('.status, #stream-state')]\
+                     .map((n) => n.textContent).join(' | ')",
+                );
+                panic!("timed out waiting for {what}; page status: {status:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn click(&self, selector: &str) {
+        self.tab
+            .wait_for_element(selector)
+            .unwrap_or_else(|err| panic!("{selector}: {err}"))
+            .click()
+            .unwrap_or_else(|err| panic!("clicking {selector}: {err}"));
+    }
+
+    /// Replaces the text of an input as a person would: select all, type.
+    fn type_over(&self, selector: &str, text: &str) {
+        self.click(selector);
+        assert!(self.truth(&format!(
+            "(() => {{ const n = document.querySelector('{selector}'); n.select(); \
+             return document.activeElement === n; }})()"
+        )));
+        self.tab.type_str(text).expect("typing");
+    }
+
+    /// Frames the live view has shown so far.
+    fn frames(&self) -> u64 {
+        self.number("Number(document.querySelector('#video').dataset.frames)")
+            .unwrap_or(0.0) as u64
+    }
+
+    /// Pan and tilt as the live view shows them (from the stream's part headers).
+    fn position(&self) -> Option<(u64, u64)> {
+        let pan = self.number("Number(document.querySelector('#position').dataset.pan)");
+        let tilt = self.number("Number(document.querySelector('#position').dataset.tilt)");
+        match (pan, tilt) {
+            (Some(pan), Some(tilt)) if pan.is_finite() && tilt.is_finite() => {
+                Some((pan as u64, tilt as u64))
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits for a settings page to finish loading from its CGI.
+    fn open_settings(&self, page: &str) {
+        self.tab
+            .navigate_to(&format!("{}#settings/{page}", self.base))
+            .expect("navigate");
+        self.until(&format!("the {page} settings to load"), || {
+            self.truth(&format!(
+                "document.querySelector('.page[data-page=\"{page}\"]')?.dataset.ready === 'true'"
+            ))
+            .then_some(())
+        });
+    }
+
+    fn save_screenshot(&self, name: &str) {
+        let png = self
+            .tab
+            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+            .expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+}
+
+/// Answers the browser's login prompts with `user`'s credentials, once per request: a
+/// second prompt for the same request means the camera refused them, and a person would
+/// cancel it. Counts the prompts and records every URL the page asks for.
+fn answer_logins(
+    tab: &Arc<Tab>,
+    user: &str,
+    password: &str,
+    prompts: &Arc<AtomicUsize>,
+    requests: &Arc<Mutex<Vec<String>>>,
+) {
+    tab.authenticate(Some(user.to_owned()), Some(password.to_owned()))
+        .expect("credentials");
+    let weak_tab: Weak<Tab> = Arc::downgrade(tab);
+    let answered = Mutex::new(HashSet::new());
+    let prompts = Arc::clone(prompts);
+    let requests = Arc::clone(requests);
+    tab.add_event_listener(Arc::new(move |event: &Event| match event {
+        Event::FetchRequestPaused(paused) => {
+            requests.lock().unwrap().push(paused.params.request.url.clone());
+        }
+        Event::FetchAuthRequired(challenge) => {
+            prompts.fetch_add(1, Ordering::SeqCst);
+            let request_id = challenge.params.request_id.clone();
+            if answered.lock().unwrap().insert(request_id.clone()) {
+                return; // The tab's own handler gives the credentials (`Tab::authenticate`).
+            }
+            // Answered before this handler's: the tab's own answer then finds the
+            // request settled and is refused, harmlessly.
+            if let Some(tab) = weak_tab.upgrade() {
+                let cancel = AuthChallengeResponse {
+                    response: AuthChallengeResponseResponse::CancelAuth,
+                    username: None,
+                    password: None,
+                };
+                let _ = tab.call_method(ContinueWithAuth {
+                    request_id,
+                    auth_challenge_response: cancel,
+                });
+            }
+        }
+        _ => {}
+    }))
+    .expect("event listener");
+}
+
+/// Adds a user through `/userlist.cgi`, as the admin.
+fn add_user(camera: &TestCamera, name: &str, password: &str, privilege: u8) {
+    let reply = camera.post(
+        "/userlist.cgi",
+        ADMIN,
+        &format!("UserName={name}&UserPassword={password}&UserPrivilege={privilege}&UserAdd=Yes"),
+    );
+    assert_eq!(reply.status, 200, "adding {name}: {}", reply.text());
+}
+
+fn cgi_value(camera: &TestCamera, path: &str, name: &str) -> String {
+    common::table(&camera.get(path, ADMIN))
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{path} has no {name}"))
+        .1
+}
+
+#[test]
+fn the_live_view_plays() {
+    let camera = TestCamera::start();
+    add_user(&camera, "viewer", "view0", 0);
+    let page = Session::open(&camera, "viewer", "view0", DESKTOP);
+    let first = page.until("the first frame", || {
+        let frames = page.frames();
+        (frames >= 1).then_some(frames)
+    });
+    page.until("three more frames", || (page.frames() >= first + 3).then_some(()));
+    assert!(page.truth(
+        "document.querySelector('#video').complete && \
+         document.querySelector('#video').naturalWidth > 0"
+    ));
+    let stamp = page.until("the frame time", || page.string("document.querySelector('#stamp').textContent || null"));
+    assert_eq!(stamp.len(), "yyyy-mm-dd hh:mm:ss".len(), "{stamp}");
+    assert_eq!(page.position(), Some((170, 45)), "the home position, from the part header");
+    let requests = page.requests.lock().unwrap().clone();
+    assert!(requests.iter().any(|url| url.ends_with("/mjpeg.cgi")));
+    for url in requests {
+        assert!(url.starts_with(&page.base), "the page fetched {url} from elsewhere");
+    }
+}
+
+#[test]
+fn a_pad_click_moves_the_camera() {
+    let camera = TestCamera::start();
+    add_user(&camera, "operator", "oper1", 1);
+    let page = Session::open(&camera, "operator", "oper1", DESKTOP);
+    assert_eq!(page.wait_for_role(), "operator");
+    let (pan, tilt) = page.until("the position", || page.position());
+    page.until("the pad", || page.truth("!document.querySelector('#pad').hidden").then_some(()));
+
+    page.click("#pan-degree"); // Focus, then set a 10° step with the keyboard.
+    page.tab.press_key("End").unwrap();
+    assert_eq!(page.string("document.querySelector('#pan-degree-out').textContent").as_deref(), Some("10"));
+    page.click("[data-move='5']");
+    page.until("the camera to pan right by 10°", || {
+        (page.position() == Some((pan + 10, tilt))).then_some(())
+    });
+
+    // A click on the map, a quarter across and at mid height: pan 85, tilt 67 or 68.
+    let bounds = page
+        .eval("(() => { const r = document.querySelector('#map').getBoundingClientRect(); \
+               return [r.left, r.top, r.width, r.height]; })()")
+        .expect("map bounds");
+    let bounds: Vec<f64> = bounds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let point = Point {
+        x: bounds[0] + bounds[2] * 0.25,
+        y: bounds[1] + bounds[3] * 0.5,
+    };
+    page.tab.click_point(point).expect("click on the map");
+    let (pan, tilt) = page.until("the camera to reach the clicked point", || {
+        page.position().filter(|&(pan, tilt)| pan == 85 && (67..=68).contains(&tilt))
+    });
+    assert!(page.truth("!document.querySelector('#map-head').hidden"));
+    assert_eq!(
+        page.string("document.querySelector('#position').textContent"),
+        Some(format!("Pan {pan}° · Tilt {tilt}°"))
+    );
+}
+
+#[test]
+fn a_setting_round_trips_through_the_cgi_and_survives_a_reload() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    assert_eq!(page.wait_for_role(), "admin");
+    page.open_settings("system");
+    page.type_over("#f-CameraName", "Porch");
+    page.click(".page[data-page='system'] button[type='submit']");
+    page.until("the page to confirm", || {
+        (page.string("document.querySelector('.page .status').textContent").as_deref() == Some("Saved."))
+            .then_some(())
+    });
+    assert_eq!(cgi_value(&camera, "/system.cgi", "CameraName"), "Porch");
+
+    page.reload();
+    page.until("the saved name after a reload", || {
+        let field = page.string("document.querySelector('#f-CameraName')?.value || null")?;
+        (field == "Porch").then_some(())
+    });
+    assert_eq!(page.string("document.querySelector('#camera-name').textContent").as_deref(), Some("Porch"));
+    assert_eq!(page.string("document.title").as_deref(), Some("Porch"));
+}
+
+#[test]
+fn an_invalid_value_shows_the_servers_reason_next_to_the_field() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    page.open_settings("ftp");
+    page.type_over("#f-FTPPortNumber", "70000");
+    page.click(".page[data-page='ftp'] button[type='submit']");
+    let shown = page.until("the reason next to the field", || {
+        page.string("document.querySelector('#e-FTPPortNumber').textContent || null")
+    });
+
+    let server = camera.post("/upload.cgi", ADMIN, "FTPPortNumber=70000");
+    assert_eq!(server.status, 400);
+    assert_eq!(shown, server.text().trim());
+    assert!(shown.starts_with("FTPPortNumber"), "{shown}");
+    assert!(page.truth(
+        "document.querySelector('#e-FTPPortNumber').closest('.field').contains(\
+         document.querySelector('#f-FTPPortNumber')) && \
+         document.querySelector('#f-FTPPortNumber').getAttribute('aria-invalid') === 'true'"
+    ));
+    assert_eq!(cgi_value(&camera, "/upload.cgi", "FTPPortNumber"), "21");
+}
+
+#[test]
+fn a_privilege_0_user_sees_only_the_live_view() {
+    let camera = TestCamera::start();
+    add_user(&camera, "viewer", "view0", 0);
+    let page = Session::open(&camera, "viewer", "view0", DESKTOP);
+    assert_eq!(page.wait_for_role(), "viewer");
+    page.until("a frame", || (page.frames() >= 1).then_some(()));
+    assert!(page.truth("document.querySelector('#nav').hidden"));
+    assert!(page.truth("document.querySelector('#pad').hidden"));
+    assert!(page.truth("[...document.querySelectorAll('#io button')].every((b) => b.disabled)"));
+
+    page.go("#settings/system");
+    page.until("a frame on the settings URL", || (page.frames() >= 1).then_some(()));
+    assert!(page.truth("document.querySelector('#view-settings').hidden"));
+    assert!(page.truth("!document.querySelector('#view-live').hidden"));
+    assert!(page.truth("document.querySelector('form[data-cgi]') === null"));
+}
+
+#[test]
+fn logging_in_takes_one_prompt_whatever_the_role() {
+    let camera = TestCamera::start();
+    add_user(&camera, "viewer", "view0", 0);
+    add_user(&camera, "operator", "oper1", 1);
+    for (user, password) in [("admin", ADMIN_PASSWORD), ("operator", "oper1"), ("viewer", "view0")] {
+        let page = Session::open(&camera, user, password, DESKTOP);
+        page.until("a frame", || (page.frames() >= 1).then_some(()));
+        assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "login prompts for {user}");
+    }
+}
+
+/// Writes the screenshots the README shows; run on purpose, not as a check.
+#[test]
+#[ignore = "writes docs/screenshots; run with --ignored screenshots"]
+fn screenshots() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    page.until("frames", || (page.frames() >= 5).then_some(()));
+    page.save_screenshot("live-desktop.png");
+    for settings in ["image", "datetime", "users"] {
+        page.open_settings(settings);
+        page.save_screenshot(&format!("settings-{settings}-desktop.png"));
+    }
+    drop(page);
+
+    let phone = Session::open(&camera, "admin", ADMIN_PASSWORD, (390, 844));
+    phone.until("frames", || (phone.frames() >= 5).then_some(()));
+    phone.save_screenshot("live-phone.png");
+    phone.open_settings("network");
+    phone.save_screenshot("settings-network-phone.png");
+}

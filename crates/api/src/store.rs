@@ -1,9 +1,11 @@
 //! The state file on disk: atomic, private, and never half-loaded.
 //!
-//! A save writes `state.toml.tmp` (mode 0600), fsyncs it, moves the current
-//! `state.toml` to `state.toml.bak` (the last good copy), renames the temporary file into
-//! place and fsyncs the directory. Whatever instant the power goes, one of `state.toml`
-//! or `state.toml.bak` holds a complete version. At load a file that does not parse or
+//! A save writes `state.toml.tmp` (mode 0600), fsyncs it, makes the current `state.toml`
+//! also `state.toml.bak` (the last good copy) without moving it, renames the temporary file
+//! over `state.toml` and fsyncs the directory. `state.toml` is replaced by that one rename,
+//! so it is never absent: whatever instant the process is killed it holds a complete
+//! version, and whatever instant the power goes one of `state.toml` or `state.toml.bak`
+//! does. At load a file that does not parse or
 //! breaks a rule of the schema is moved aside to `state.toml.corrupt` (so it is not
 //! rotated over the good backup) and the backup is used, with a warning naming the file.
 
@@ -20,6 +22,8 @@ pub const STATE_FILE: &str = "state.toml";
 pub const BACKUP_FILE: &str = "state.toml.bak";
 /// Where a save is prepared.
 pub const TEMP_FILE: &str = "state.toml.tmp";
+/// Where the backup is staged before it replaces [`BACKUP_FILE`].
+pub const BACKUP_TEMP_FILE: &str = "state.toml.bak.tmp";
 /// Where an unreadable state file is kept for inspection.
 pub const CORRUPT_FILE: &str = "state.toml.corrupt";
 
@@ -125,13 +129,34 @@ impl StateStore {
         let primary = self.path(STATE_FILE);
         write_private(&temp, text.as_bytes())?;
         if primary.exists() {
-            let backup = self.path(BACKUP_FILE);
-            fs::rename(&primary, &backup).map_err(|source| io_error(&primary, source))?;
+            self.keep_as_backup(&primary)?;
         }
         fs::rename(&temp, &primary).map_err(|source| io_error(&temp, source))?;
         File::open(&self.dir)
             .and_then(|dir| dir.sync_all())
             .map_err(|source| io_error(&self.dir, source))
+    }
+}
+
+impl StateStore {
+    /// Makes the current file the last good copy while leaving it in place. Moving it to
+    /// the backup name instead would leave no `state.toml` until the new one is renamed
+    /// in, and a daemon killed in between would restart from the backup (found by the
+    /// SIGKILL test in `crates/ipcamd/tests/crash.rs`). A second name (a hard link, or a
+    /// copy where the file system has no links) is staged and renamed over the backup.
+    fn keep_as_backup(&self, primary: &Path) -> Result<(), StoreError> {
+        let staged = self.path(BACKUP_TEMP_FILE);
+        match fs::remove_file(&staged) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(io_error(&staged, source)),
+        }
+        if fs::hard_link(primary, &staged).is_err() {
+            let bytes = fs::read(primary).map_err(|source| io_error(primary, source))?;
+            write_private(&staged, &bytes)?;
+        }
+        let backup = self.path(BACKUP_FILE);
+        fs::rename(&staged, &backup).map_err(|source| io_error(&staged, source))
     }
 }
 
@@ -219,6 +244,22 @@ mod tests {
         store.save(&version(2)).expect("save");
         let backup = read_state(&store.path(BACKUP_FILE)).expect("readable");
         assert_eq!(backup, Some(version(1)));
+    }
+
+    #[test]
+    fn a_save_keeps_the_replaced_file_as_backup_and_no_staging_file() {
+        let (_dir, store) = store();
+        store.save(&version(1)).expect("save");
+        store.save(&version(2)).expect("save");
+        store.save(&version(3)).expect("save");
+        assert_eq!(read_state(&store.path(BACKUP_FILE)), Ok(Some(version(2))));
+        assert_eq!(read_state(&store.path(STATE_FILE)), Ok(Some(version(3))));
+        assert!(!store.path(BACKUP_TEMP_FILE).exists());
+        let mode = fs::metadata(store.path(BACKUP_FILE))
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -19,7 +19,7 @@ const TRIGGER2_LINE: u32 = 18;
 /// The default home position (looking ahead, level).
 const HOME: (u16, u16) = (170, 45);
 /// Pause at each preset while swinging, in the fast cameras.
-const SWING_DWELL_SECONDS: f64 = 0.3;
+const SWING_DWELL_SECONDS: f64 = 0.2;
 
 const VIEWER: Option<(&str, &str)> = Some(("viewer", "view0"));
 const OPERATOR: Option<(&str, &str)> = Some(("operator", "oper1"));
@@ -68,8 +68,7 @@ fn pantilt(camera: &TestCamera, credentials: Option<(&str, &str)>, form: &str) -
 }
 
 fn move_to(camera: &TestCamera, (pan, tilt): (u16, u16)) {
-    let form =
-        format!("PanTiltHorizontal={pan}&PanTiltVertical={tilt}&PanTiltPositionMove=true");
+    let form = format!("PanTiltHorizontal={pan}&PanTiltVertical={tilt}&PanTiltPositionMove=true");
     assert_eq!(pantilt(camera, ADMIN, &form), 204, "{form}");
 }
 
@@ -101,12 +100,16 @@ impl Stamp {
         }
         let (date_time, rest) = value.split_at(19);
         parse_date_time(date_time).unwrap_or_else(|| off_format(value));
-        let fields = rest.strip_prefix(" IO_").unwrap_or_else(|| off_format(value));
+        let fields = rest
+            .strip_prefix(" IO_")
+            .unwrap_or_else(|| off_format(value));
         let (io, rest) = fields.split_at(8);
         if !io.bytes().all(|b| b == b'0' || b == b'1') || !io.ends_with("0000") {
             off_format(value);
         }
-        let rest = rest.strip_prefix("_PT_").unwrap_or_else(|| off_format(value));
+        let rest = rest
+            .strip_prefix("_PT_")
+            .unwrap_or_else(|| off_format(value));
         let (pan, tilt) = rest.split_once('_').unwrap_or_else(|| off_format(value));
         let degrees = |digits: &str, max: u16| match digits.parse::<u16>() {
             Ok(value) if digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()) => {
@@ -288,7 +291,11 @@ impl Mjpeg {
 fn an_absolute_move_converges_monotonically_in_the_stream_headers() {
     let camera = fast_camera();
     let mut stream = Mjpeg::open(&camera, ADMIN);
-    assert_eq!(stream.next_part().position(), HOME, "the head starts at home");
+    let first = stream.next_part();
+    assert_eq!(first.position(), HOME, "the head starts at home");
+    // The factory time zone is GMT+0 (TimeZoneIndex=0, TimeZone=0).
+    let stamped = parse_date_time(&first.date_time).expect("checked by Stamp::parse");
+    assert!((stamped - unix_now()).abs() <= 5, "{first:?} is not now");
 
     move_to(&camera, (300, 100));
     let seen = stream.until_at((300, 100));
@@ -388,7 +395,9 @@ fn invalid_pan_tilt_requests_are_refused_and_do_not_move_the_head() {
         204
     );
     let seen = stream.until_at((HOME.0 + 1, HOME.1));
-    assert!(seen.iter().all(|s| s.position() == HOME || s.position() == (171, 45)));
+    assert!(seen
+        .iter()
+        .all(|s| s.position() == HOME || s.position() == (171, 45)));
 }
 
 #[test]
@@ -415,6 +424,13 @@ fn get_with_a_query_works_as_well_as_a_posted_form() {
     );
     assert_eq!(common::exchange(camera.addr, raw.as_bytes()).status, 204);
     stream.until_at((46, 50));
+
+    // Parameter names match ignoring case, as on every other CGI of the camera.
+    assert_eq!(
+        pantilt(&camera, ADMIN, "pansinglemovedegree=3&PANTILTSINGLEMOVE=5"),
+        204
+    );
+    stream.until_at((49, 50));
 
     assert_eq!(
         camera
@@ -465,7 +481,11 @@ fn presets_are_set_visited_cleared_and_survive_a_restart() {
     ] {
         assert_eq!(send(&camera, form), 400, "{form}");
     }
-    assert_eq!(send(&camera, "PanTiltPresetPositionMove=4"), 400, "4 was never set");
+    assert_eq!(
+        send(&camera, "PanTiltPresetPositionMove=4"),
+        400,
+        "4 was never set"
+    );
 
     assert_eq!(send(&camera, "ClearPosition=3"), 204);
     assert_eq!(send(&camera, "PanTiltPresetPositionMove=3"), 400, "cleared");
@@ -474,9 +494,21 @@ fn presets_are_set_visited_cleared_and_survive_a_restart() {
     camera.stop();
     let restarted = TestCamera::start_in(&camera.state_dir, fast);
     let mut stream = Mjpeg::open(&restarted, ADMIN);
-    assert_eq!(stream.next_part().position(), HOME, "a restart starts at home");
-    assert_eq!(send(&restarted, "PanTiltPresetPositionMove=3"), 400, "still cleared");
-    assert_eq!(send(&restarted, "PanTiltPresetPositionMove=24"), 204, "still set");
+    assert_eq!(
+        stream.next_part().position(),
+        HOME,
+        "a restart starts at home"
+    );
+    assert_eq!(
+        send(&restarted, "PanTiltPresetPositionMove=3"),
+        400,
+        "still cleared"
+    );
+    assert_eq!(
+        send(&restarted, "PanTiltPresetPositionMove=24"),
+        204,
+        "still set"
+    );
     stream.until_at((40, 110));
 }
 
@@ -489,7 +521,7 @@ fn swing_visits_the_presets_in_slot_order_until_disabled() {
         "no preset to swing between"
     );
     // Set out of slot order, at places no leg of the swing passes through.
-    let presets = [(7, (150, 130)), (2, (40, 20)), (4, (300, 120))];
+    let presets = [(7, (130, 90)), (2, (100, 30)), (4, (160, 60))];
     for (slot, (pan, tilt)) in presets {
         let form = format!("SetPosition={slot}&PanTiltHorizontal={pan}&PanTiltVertical={tilt}");
         assert_eq!(pantilt(&camera, ADMIN, &form), 204, "{form}");
@@ -516,9 +548,17 @@ fn swing_visits_the_presets_in_slot_order_until_disabled() {
 
     assert_eq!(pantilt(&camera, ADMIN, "PanTiltSwingMode=0"), 204);
     // A swing never rests longer than its dwell; holding four dwells means it stopped.
-    let resting = stream.until_still_for(Duration::from_secs_f64(4.0 * SWING_DWELL_SECONDS));
-    let later = stream.until_still_for(Duration::from_secs_f64(2.0 * SWING_DWELL_SECONDS));
-    assert_eq!(later, resting, "the swing does not resume");
+    stream.until_still_for(Duration::from_secs_f64(4.0 * SWING_DWELL_SECONDS));
+
+    // Another move replaces the swing as well.
+    assert_eq!(pantilt(&camera, ADMIN, "PanTiltSwingMode=2"), 204);
+    stream.until("the swing to reach a preset", |s| {
+        slot_at(s.position()).is_some()
+    });
+    move_to(&camera, (200, 60));
+    stream.until_at((200, 60));
+    let held = stream.until_still_for(Duration::from_secs_f64(4.0 * SWING_DWELL_SECONDS));
+    assert_eq!(held, (200, 60), "the swing is over");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -571,6 +611,13 @@ fn io_status_is_the_spec_line_with_the_current_time() {
     let camera = fast_camera();
     let status = io_status(&camera, ADMIN);
     assert_eq!(io_bits(&camera), "0000");
+    let head = common::request("HEAD", "/iocontrol.cgi", ADMIN, "");
+    let head = common::exchange(camera.addr, head.as_bytes());
+    assert_eq!(
+        (head.status, head.body.len()),
+        (200, 0),
+        "HEAD works where GET does"
+    );
     let (name, shown) = &status[4];
     assert_eq!(name, "CurrentTime");
     // The factory time zone is GMT+0 (TimeZoneIndex=0, TimeZone=0).
@@ -610,7 +657,10 @@ fn triggers_drive_the_lines_and_every_bit_shows_in_the_stream_header() {
     stream.until("IO_11110000", |s| s.io == "11110000");
 
     set("Trigger1=0&ImageEmail=0");
-    assert_eq!(line_state(&camera, TRIGGER1_LINE), (false, vec![true, false]));
+    assert_eq!(
+        line_state(&camera, TRIGGER1_LINE),
+        (false, vec![true, false])
+    );
     assert_eq!(io_bits(&camera), "0110");
     stream.until("IO_01100000", |s| s.io == "01100000");
 
@@ -623,9 +673,28 @@ fn triggers_drive_the_lines_and_every_bit_shows_in_the_stream_header() {
 }
 
 #[test]
+fn a_trigger_named_twice_takes_its_last_value_without_a_pulse() {
+    let camera = fast_camera();
+    let reply = camera.post("/iocontrol.cgi", ADMIN, "Trigger1=1&Trigger1=0");
+    assert_eq!(reply.status, 204);
+    assert!(
+        !line_state(&camera, TRIGGER1_LINE).1.contains(&true),
+        "the line never went high"
+    );
+    assert_eq!(io_bits(&camera), "0000");
+    let reply = camera.post("/iocontrol.cgi", ADMIN, "Trigger2=0&Trigger2=1");
+    assert_eq!(reply.status, 204);
+    assert_eq!(line_state(&camera, TRIGGER2_LINE), (true, vec![true]));
+    assert_eq!(io_bits(&camera), "0100");
+}
+
+#[test]
 fn invalid_io_requests_are_refused_and_change_nothing() {
     let camera = fast_camera();
-    assert_eq!(camera.post("/iocontrol.cgi", ADMIN, "Trigger2=1").status, 204);
+    assert_eq!(
+        camera.post("/iocontrol.cgi", ADMIN, "Trigger2=1").status,
+        204
+    );
     let before = (
         io_bits(&camera),
         line_state(&camera, TRIGGER1_LINE),
@@ -672,9 +741,17 @@ fn comport_writes_exactly_the_decoded_bytes() {
         "ComOut=nope&ComSend=No",
         "ComOut=nope&ComSend=Yes&Baud=9600",
     ] {
-        assert_eq!(camera.post("/comport.cgi", ADMIN, form).status, 400, "{form}");
+        assert_eq!(
+            camera.post("/comport.cgi", ADMIN, form).status,
+            400,
+            "{form}"
+        );
     }
-    assert_eq!(serial_written(&camera), b"hello\r\na+b&c= d", "nothing more sent");
+    assert_eq!(
+        serial_written(&camera),
+        b"hello\r\na+b&c= d",
+        "nothing more sent"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -697,7 +774,10 @@ fn each_role_gets_exactly_what_the_design_allows() {
     };
 
     // Anonymous (access control is on by default): nothing at all.
-    denied(camera.get("/iocontrol.cgi", None), "anonymous GET iocontrol");
+    denied(
+        camera.get("/iocontrol.cgi", None),
+        "anonymous GET iocontrol",
+    );
     denied(io(None, "ImageUpload=1"), "anonymous ImageUpload");
     denied(
         camera.post("/pantiltcontrol.cgi", None, "PanTiltSingleMove=5"),
@@ -743,7 +823,11 @@ fn each_role_gets_exactly_what_the_design_allows() {
     );
     // The viewer's refused move did not happen: this step starts from home.
     assert_eq!(
-        pantilt(&camera, OPERATOR, "PanSingleMoveDegree=4&PanTiltSingleMove=5"),
+        pantilt(
+            &camera,
+            OPERATOR,
+            "PanSingleMoveDegree=4&PanTiltSingleMove=5"
+        ),
         204
     );
     stream.until_at((HOME.0 + 4, HOME.1));

@@ -71,6 +71,9 @@ impl Controls {
                 "1" => true,
                 _ => return bad_request(&format!("{name} must be 0 or 1")),
             };
+            // A name sent twice takes its last value, as on the configuration CGIs: applying
+            // both would pulse a trigger output (`Trigger1=1&Trigger1=0`) for one request.
+            changes.retain(|(earlier, _): &(IoBit, bool)| *earlier as u8 != *bit as u8);
             changes.push((*bit, on));
         }
         for (bit, on) in changes {

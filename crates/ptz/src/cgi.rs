@@ -25,6 +25,7 @@
 //!   `PanTiltVertical` does the same; with them it stores the given position as the spec says.
 //! - **`SetName` is optional**: without it a redefined preset keeps its name.
 //! - **`PanTiltPositionMove`** takes `true` in any case, `1` or `yes`.
+//! - **Names in any case** (`pantiltsinglemove=5`), as the daemon's other CGIs match them.
 //! - **jQuery's `_` (cache buster) and `callback` (JSONP)** parameters are ignored: browser
 //!   dashboards built on `$.ajax` add them to every GET.
 
@@ -138,10 +139,13 @@ impl<'a> Params<'a> {
             if IGNORED.contains(&name.as_str()) {
                 continue;
             }
+            // Names match ignoring ASCII case, as on the daemon's other CGIs and in its
+            // authorization table (a client that sends `pantiltsinglemove` was refused here
+            // alone).
             let known = OPERATIONS
                 .iter()
                 .chain(&QUALIFIERS)
-                .find(|known| **known == name)
+                .find(|known| known.eq_ignore_ascii_case(name))
                 .ok_or_else(|| ParamError::Unknown(shorten(name)))?;
             if values.iter().any(|(seen, _)| seen == known) {
                 return Err(ParamError::Repeated(known));
@@ -581,8 +585,8 @@ mod tests {
             Err(ParamError::Unknown("Zoom".into()))
         );
         assert_eq!(
-            parse("pantiltsinglemove=1"),
-            Err(ParamError::Unknown("pantiltsinglemove".into()))
+            parse("pantiltsinglemov=1"),
+            Err(ParamError::Unknown("pantiltsinglemov".into()))
         );
         assert_eq!(
             parse("PanTiltSingleMove=1&PanTiltSingleMove=5"),
@@ -708,6 +712,18 @@ mod tests {
                 other => panic!("{query}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn names_match_ignoring_case_and_still_count_once() {
+        assert_eq!(
+            parse("pansinglemovedegree=3&PANTILTSINGLEMOVE=5"),
+            Ok(step(Direction::Right, 3, DEFAULT_STEP_DEGREES))
+        );
+        assert_eq!(
+            parse("PanTiltSingleMove=5&pantiltsinglemove=3"),
+            Err(ParamError::Repeated(SINGLE_MOVE))
+        );
     }
 
     #[test]

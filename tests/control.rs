@@ -852,3 +852,16 @@ fn each_role_gets_exactly_what_the_design_allows() {
     assert_eq!(io_bits(&camera), "1101");
     assert_eq!(serial_written(&camera), b"x");
 }
+
+#[test]
+fn a_factory_reset_forgets_the_presets() {
+    let camera = fast_camera();
+    let set = "SetPosition=3&SetName=Gate&PanTiltHorizontal=10&PanTiltVertical=10";
+    assert_eq!(pantilt(&camera, ADMIN, set), 204);
+    let reply = camera.post("/reset.cgi", ADMIN, "FactoryReset=Yes");
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    // The reset is carried out after its answer; the administrator keeps the shipped password.
+    common::wait_for("preset 3 to be forgotten", || {
+        (pantilt(&camera, ADMIN, "PanTiltPresetPositionMove=3") == 400).then_some(())
+    });
+}

@@ -17,6 +17,8 @@ use common::{form, table, value_of, Reply, TestCamera, ADMIN, ADMIN_PASSWORD, DE
 type Credentials = Option<(&'static str, &'static str)>;
 /// A parsed `Name=value` body.
 type Table = Vec<(String, String)>;
+/// One `Name=value` parameter of a request.
+type Pair<'a> = (&'a str, &'a str);
 
 // ---------------------------------------------------------------------------------------
 // The spec's tables (names in spec order; DESIGN.md: no spaces in names).
@@ -1527,7 +1529,7 @@ fn email_table_and_its_limits() {
 fn one_bad_or_unknown_parameter_changes_nothing() {
     let camera = TestCamera::start();
     // (resource, a valid change, an invalid value of another parameter)
-    let mixed: [(&str, (&str, &str), (&str, &str)); 8] = [
+    let mixed: [(&str, Pair, Pair); 8] = [
         ("/system.cgi", ("CameraName", "mixed"), ("LEDControl", "9")),
         (
             "/datetime.cgi",
@@ -1592,6 +1594,53 @@ fn one_bad_or_unknown_parameter_changes_nothing() {
         &user,
         Via::Query,
         "NoSuchParameter",
+    );
+}
+
+#[test]
+fn config_reboot_belongs_to_every_set_table() {
+    let camera = TestCamera::start();
+    let changes: [(&str, Pair); 8] = [
+        ("/system.cgi", ("Location", "attic")),
+        ("/datetime.cgi", ("TimeServerProtocol", "1")),
+        ("/user.cgi", ("AccessControlEnable", "0")),
+        ("/image.cgi", ("ContrastControl", "80")),
+        ("/network.cgi", ("UPnPEnable", "1")),
+        ("/wireless.cgi", ("Preamble", "1")),
+        ("/upload.cgi", ("FTPPassiveMode", "0")),
+        ("/email.cgi", ("EmailScheduleInterval", "120")),
+    ];
+    for (n, (path, change)) in changes.into_iter().enumerate() {
+        let table = assert_accepted(
+            &camera,
+            path,
+            &[change, ("ConfigReboot", "No")],
+            Via::nth(n),
+        );
+        assert_eq!(value_of(&table, change.0), Some(change.1), "{path}");
+        assert!(
+            value_of(&table, "ConfigReboot").is_none(),
+            "{path}: not a setting"
+        );
+        assert_rejected(
+            &camera,
+            path,
+            &[change, ("ConfigReboot", "Maybe")],
+            Via::nth(n + 1),
+            "ConfigReboot",
+        );
+    }
+    // Yes restarts the pipeline after the answer; the camera serves frames again.
+    assert_accepted(
+        &camera,
+        "/image.cgi",
+        &[("ContrastControl", "90"), ("ConfigReboot", "Yes")],
+        Via::Form,
+    );
+    wait_for_first_frame(&camera);
+    assert_eq!(
+        value_of(&get_table(&camera, "/image.cgi"), "ContrastControl"),
+        Some("90")
     );
 }
 

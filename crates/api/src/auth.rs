@@ -9,7 +9,7 @@
 //! | `/iocontrol.cgi` with `Trigger1`/`Trigger2`  | [`Access::Admin`]              |
 //! | `/pantiltcontrol.cgi`                        | [`Access::Operator`]           |
 //! | `/comport.cgi`                               | [`Access::Admin`]              |
-//! | `/`, `/index.html`, `/static/...` (web page)  | [`Access::Viewer`]             |
+//! | `/`, `/index.html`, `/web/...` (web page)     | [`Access::Viewer`]             |
 //! | anything else                                | not found (`None`)             |
 //!
 //! [`Access::Viewer`] is the only level anonymous clients reach, and only while access
@@ -123,7 +123,7 @@ pub enum Decision {
 /// Paths of the web page shell, served to viewers.
 const PAGE_PATHS: &[&str] = &["/", "/index.html", "/index.htm"];
 /// Prefix of the web page's static assets.
-const ASSET_PREFIX: &str = "/static/";
+const ASSET_PREFIX: &str = "/web/";
 
 /// The one authorization table: the access `path` needs with these parameter names,
 /// or `None` if the daemon serves no such path (404). Parameter names are compared
@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn the_web_page_is_a_viewers_page() {
-        for path in ["/", "/index.html", "/static/app.js"] {
+        for path in ["/", "/index.html", "/web/app.js"] {
             assert_eq!(
                 row(path, &[]),
                 [false, true, true, true, false, true],
@@ -349,8 +349,8 @@ mod tests {
     fn unknown_paths_are_not_found() {
         for path in [
             "/nope.cgi",
-            "/static/",
-            "/static/../state.toml",
+            "/web/",
+            "/web/../state.toml",
             "/image.cgi/x",
             "/IMAGE.JPG",
         ] {

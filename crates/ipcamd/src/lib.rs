@@ -16,6 +16,7 @@ mod control;
 mod presets;
 mod routes;
 pub mod systemd;
+mod web;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};

@@ -24,6 +24,7 @@ use crate::config_worker::Job;
 use crate::control::{Controls, PanTiltOutcome};
 use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
+use crate::web;
 
 /// Someone watching `/mjpeg.cgi`.
 struct Viewer {
@@ -195,6 +196,32 @@ impl Routes {
     }
 }
 
+/// A file of the web page, or `304` when the browser's copy is current.
+fn page(request: &Request, path: &str) -> Response {
+    let Some(asset) = web::asset(path) else {
+        return Response::error(Status::NotFound, "not found");
+    };
+    let current = request
+        .if_none_match
+        .as_deref()
+        .is_some_and(|tags| asset.matches(tags));
+    let response = if current {
+        Response::new(Status::NotModified, asset.content_type, Bytes::new())
+    } else {
+        Response::new(
+            Status::Ok,
+            asset.content_type,
+            Bytes::from_static(asset.body),
+        )
+    };
+    web::SECURITY_HEADERS.iter().fold(
+        response
+            .header("ETag", asset.etag)
+            .header("Cache-Control", asset.cache_control),
+        |response, (name, value)| response.header(name, *value),
+    )
+}
+
 impl Handler for Routes {
     fn handle(&mut self, request: &Request) -> Reply {
         let path = request.path.to_ascii_lowercase();
@@ -214,7 +241,7 @@ impl Handler for Routes {
             "/iocontrol.cgi" => self.controls.io_status().into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self.controls.com_port(&request.params).into(),
-            _ => Response::error(Status::NotFound, "not found").into(),
+            _ => page(request, &path).into(),
         }
     }
 

@@ -367,7 +367,14 @@ impl<J: Job> Worker<J> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::time::SystemTime;
+
+    use crossbeam_channel::Sender;
+    use ipcam_capture::ring::{self, Publisher};
+
     use super::*;
+    use crate::clock::ManualClock;
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
@@ -380,5 +387,232 @@ mod tests {
             now = backoff.retry_at;
         }
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    /// A job whose plan and results the test sets, and which records when it delivered.
+    struct Fake {
+        plan: Option<Plan>,
+        manual_plan: Option<Plan>,
+        results: VecDeque<Result<(), DeliveryError>>,
+        attempts: Vec<(u64, Trigger)>,
+        clock: ManualClock,
+        takes: Duration,
+    }
+
+    impl Job for Fake {
+        type Settings = Option<Plan>;
+        const NAME: &'static str = "fake";
+
+        fn configure(&mut self, plan: Option<Plan>) -> bool {
+            let changed = plan != self.plan;
+            self.plan = plan;
+            changed
+        }
+
+        fn destination(&self) -> String {
+            "nowhere".into()
+        }
+
+        fn plan(&self, manual: bool, _local: NaiveDateTime) -> Option<Plan> {
+            if manual {
+                self.manual_plan
+            } else {
+                self.plan
+            }
+        }
+
+        fn deliver(
+            &mut self,
+            _frame: &Frame,
+            trigger: Trigger,
+            _local: NaiveDateTime,
+            now: Duration,
+        ) -> Result<(), DeliveryError> {
+            self.attempts.push((now.as_secs(), trigger));
+            self.clock.advance(self.takes);
+            self.results.pop_front().unwrap_or(Ok(()))
+        }
+
+        fn rest(&mut self, _now: Duration) {}
+
+        fn close(&mut self) {}
+    }
+
+    struct Rig {
+        worker: Worker<Fake>,
+        clock: ManualClock,
+        commands: Sender<Command<Option<Plan>>>,
+        publisher: Publisher,
+    }
+
+    fn every(seconds: u64) -> Option<Plan> {
+        Some(Plan {
+            trigger: Trigger::Schedule,
+            pace: Pace::Every(Duration::from_secs(seconds)),
+        })
+    }
+
+    fn rig(plan: Option<Plan>, results: Vec<Result<(), DeliveryError>>) -> Rig {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let (mut publisher, reader) = ring::ring(4);
+        publish(&mut publisher);
+        let (commands, receiver) = crossbeam_channel::unbounded();
+        let job = Fake {
+            plan,
+            manual_plan: None,
+            results: results.into(),
+            attempts: Vec::new(),
+            clock: clock.clone(),
+            takes: Duration::ZERO,
+        };
+        let worker = Worker::new(
+            job,
+            Arc::new(reader),
+            Arc::new(clock.clone()),
+            receiver,
+            Arc::default(),
+        );
+        Rig {
+            worker,
+            clock,
+            commands,
+            publisher,
+        }
+    }
+
+    fn publish(publisher: &mut Publisher) {
+        let mut slot = publisher.claim().expect("free slot");
+        slot.jpeg_mut().extend_from_slice(&[0xff, 0xd8, 0xff, 0xd9]);
+        slot.publish(1, 1, SystemTime::UNIX_EPOCH, |_, _, _| {});
+    }
+
+    impl Rig {
+        /// Steps the worker once per second of clock time up to `until` seconds.
+        /// Commands sent before are handled first, as the thread would on waking.
+        fn run_until(&mut self, until: u64) {
+            while self.clock.monotonic().as_secs() <= until {
+                self.worker.wait(Duration::ZERO);
+                while self.worker.step().is_zero() && self.clock.monotonic().as_secs() <= until {}
+                self.clock.advance(Duration::from_secs(1));
+            }
+        }
+
+        fn attempt_times(&self) -> Vec<u64> {
+            self.worker.job.attempts.iter().map(|(t, _)| *t).collect()
+        }
+    }
+
+    fn unreachable() -> Result<(), DeliveryError> {
+        Err(DeliveryError::new(FailureKind::Unreachable, "refused"))
+    }
+
+    #[test]
+    fn delivers_at_once_then_at_a_fixed_rate() {
+        let mut rig = rig(every(10), Vec::new());
+        rig.run_until(35);
+        assert_eq!(rig.attempt_times(), [0, 10, 20, 30]);
+        assert!(rig.worker.status.is_active());
+        assert_eq!(rig.worker.status.stats().delivered, 4);
+    }
+
+    #[test]
+    fn failures_back_off_and_recovery_does_not_burst() {
+        let failures = vec![unreachable(); 5];
+        let mut rig = rig(every(1), failures);
+        rig.run_until(33);
+        assert_eq!(rig.attempt_times(), [0, 1, 3, 7, 15, 31, 32, 33]);
+        let stats = rig.worker.status.stats();
+        assert_eq!((stats.failed, stats.delivered), (5, 3));
+        assert_eq!(
+            stats.last_error.map(|e| e.kind),
+            Some(FailureKind::Unreachable)
+        );
+    }
+
+    #[test]
+    fn a_slow_server_sets_the_pace_without_bursts() {
+        let mut rig = rig(every(10), Vec::new());
+        rig.worker.job.takes = Duration::from_secs(25);
+        rig.run_until(80);
+        assert_eq!(rig.attempt_times(), [0, 25, 50, 75]);
+    }
+
+    #[test]
+    fn new_settings_end_the_back_off_and_send_at_once() {
+        let mut rig = rig(every(60), vec![unreachable(), unreachable()]);
+        rig.run_until(1);
+        assert_eq!(rig.attempt_times(), [0, 1], "second try after 1 s");
+        rig.commands
+            .send(Command::Configure(every(30), CameraTimeZone::default()))
+            .expect("send");
+        rig.run_until(4);
+        assert_eq!(
+            rig.attempt_times(),
+            [0, 1, 2],
+            "retried at once on the new settings"
+        );
+        rig.commands
+            .send(Command::Configure(every(30), CameraTimeZone::default()))
+            .expect("send");
+        rig.run_until(10);
+        assert_eq!(
+            rig.attempt_times(),
+            [0, 1, 2],
+            "same settings change nothing"
+        );
+    }
+
+    #[test]
+    fn auto_pace_sends_each_new_frame_once() {
+        let auto = Some(Plan {
+            trigger: Trigger::Schedule,
+            pace: Pace::NewFrames,
+        });
+        let mut rig = rig(auto, Vec::new());
+        rig.run_until(3);
+        assert_eq!(rig.attempt_times(), [0]);
+        publish(&mut rig.publisher);
+        rig.run_until(5);
+        assert_eq!(rig.attempt_times(), [0, 4]);
+    }
+
+    #[test]
+    fn the_manual_switch_starts_at_once_and_stops_when_off() {
+        let mut rig = rig(None, Vec::new());
+        rig.worker.job.manual_plan = Some(Plan {
+            trigger: Trigger::Manual,
+            pace: Pace::Every(Duration::from_secs(5)),
+        });
+        rig.run_until(2);
+        assert!(rig.attempt_times().is_empty());
+        assert!(!rig.worker.status.is_active());
+        rig.commands.send(Command::Manual(true)).expect("send");
+        rig.run_until(13);
+        assert_eq!(rig.attempt_times(), [3, 8, 13]);
+        assert!(rig.worker.status.is_active());
+        rig.commands.send(Command::Manual(false)).expect("send");
+        rig.run_until(30);
+        assert_eq!(rig.attempt_times(), [3, 8, 13]);
+        assert!(!rig.worker.status.is_active());
+        assert!(rig
+            .worker
+            .job
+            .attempts
+            .iter()
+            .all(|(_, t)| *t == Trigger::Manual));
+    }
+
+    #[test]
+    fn stop_and_a_dropped_handle_end_the_worker() {
+        let rig = rig(None, Vec::new());
+        let Rig {
+            mut worker,
+            commands,
+            ..
+        } = rig;
+        commands.send(Command::Stop).expect("send");
+        assert!(!worker.wait(Duration::ZERO));
+        drop(commands);
+        assert!(!worker.wait(Duration::from_secs(1)));
     }
 }

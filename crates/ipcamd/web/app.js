@@ -428,7 +428,10 @@ function setUpPad() {
     const y = Math.min(Math.max((event.clientY - box.top) / box.height, 0), 1);
     const pan = Math.round(x * PAN_MAX);
     const tilt = Math.round((1 - y) * TILT_MAX);
-    placeMarker($('#map-target'), pan, tilt);
+    const target = $('#map-target');
+    placeMarker(target, pan, tilt);
+    target.dataset.pan = String(pan);
+    target.dataset.tilt = String(tilt);
     panTilt([
       ['PanTiltHorizontal', String(pan)],
       ['PanTiltVertical', String(tilt)],
@@ -1115,16 +1118,27 @@ function route() {
   }
 }
 
+const ROLES = { anonymous: VIEWER, viewer: VIEWER, operator: OPERATOR, admin: ADMIN };
+
 /**
- * What this login may do, asked of the CGIs themselves: GET /system.cgi answers only an
- * administrator; a bare GET /pantiltcontrol.cgi (no operation, nothing moves) is refused
- * with 401 below privilege 1. Any other answer than 401 means the CGI let us in.
+ * What this login may do. Browsers forget the login they cached as soon as any request
+ * made with it is answered 401 (Chromium evicts it even without a new challenge), and the
+ * next request then asks the user to log in again. So the page first reads the role from
+ * the `X-IPCam-Role` header of GET /iocontrol.cgi, which every viewer may read. Only a
+ * camera without that header is probed the refusable way: GET /system.cgi answers only an
+ * administrator, a bare GET /pantiltcontrol.cgi (no operation, nothing moves) is refused
+ * below privilege 1; any answer but 401 means the CGI let us in.
  */
 async function discoverRole() {
-  const [system, pantilt] = await Promise.all([cgiGet('system.cgi'), cgiGet('pantiltcontrol.cgi')]);
+  const io = await fetch('iocontrol.cgi', { cache: 'no-store' }).catch(() => null);
+  const declared = io && ROLES[(io.headers.get('X-IPCam-Role') || '').toLowerCase()];
+  if (declared !== undefined && declared !== ADMIN) return { role: declared };
+  const system = await cgiGet('system.cgi');
   if (system.status === 200) {
     return { role: ADMIN, name: new Map(parseTable(system.text)).get('CameraName') };
   }
+  if (declared !== undefined) return { role: declared };
+  const pantilt = await cgiGet('pantiltcontrol.cgi');
   return { role: pantilt.status === 401 || pantilt.status === 0 ? VIEWER : OPERATOR };
 }
 

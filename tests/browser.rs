@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use common::{TestCamera, ADMIN, ADMIN_PASSWORD};
 use headless_chrome::browser::tab::point::Point;
 use headless_chrome::protocol::cdp::types::Event;
+use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::protocol::cdp::Fetch::{
     AuthChallengeResponse, AuthChallengeResponseResponse, ContinueWithAuth,
 };
@@ -77,14 +78,14 @@ struct Session {
 }
 
 impl Session {
-    /// Opens the camera's page as `user`, in a window of `size`.
-    fn open(camera: &TestCamera, user: &str, password: &str, size: (u32, u32)) -> Session {
+    /// Opens the camera's page as `user`.
+    fn open(camera: &TestCamera, user: &str, password: &str) -> Session {
         let turn = one_browser_at_a_time();
         let options = LaunchOptions::default_builder()
             .path(Some(chromium_path()))
             .headless(true)
             .sandbox(false)
-            .window_size(Some(size))
+            .window_size(Some(DESKTOP))
             .idle_browser_timeout(Duration::from_secs(300))
             .args(vec![
                 OsStr::new("--disable-component-update"),
@@ -224,6 +225,39 @@ impl Session {
         });
     }
 
+    /// Renders as a screen of `width` × `height` CSS pixels, a phone's when `mobile`, in the
+    /// page's dark scheme, and reloads.
+    fn emulate(&self, width: u32, height: u32, mobile: bool) {
+        self.tab
+            .call_method(Emulation::SetDeviceMetricsOverride {
+                width,
+                height,
+                device_scale_factor: if mobile { 2.0 } else { 1.0 },
+                mobile,
+                scale: None,
+                screen_width: None,
+                screen_height: None,
+                position_x: None,
+                position_y: None,
+                dont_set_visible_size: None,
+                screen_orientation: None,
+                viewport: None,
+                display_feature: None,
+                device_posture: None,
+            })
+            .expect("device metrics");
+        self.tab
+            .call_method(Emulation::SetEmulatedMedia {
+                media: None,
+                features: Some(vec![Emulation::MediaFeature {
+                    name: "prefers-color-scheme".into(),
+                    value: "dark".into(),
+                }]),
+            })
+            .expect("dark scheme");
+        self.reload();
+    }
+
     fn save_screenshot(&self, name: &str) {
         let png = self
             .tab
@@ -305,7 +339,7 @@ fn cgi_value(camera: &TestCamera, path: &str, name: &str) -> String {
 fn the_live_view_plays() {
     let camera = TestCamera::start();
     add_user(&camera, "viewer", "view0", 0);
-    let page = Session::open(&camera, "viewer", "view0", DESKTOP);
+    let page = Session::open(&camera, "viewer", "view0");
     let first = page.until("the first frame", || {
         let frames = page.frames();
         (frames >= 1).then_some(frames)
@@ -340,7 +374,7 @@ fn the_live_view_plays() {
 fn a_pad_click_moves_the_camera() {
     let camera = TestCamera::start();
     add_user(&camera, "operator", "oper1", 1);
-    let page = Session::open(&camera, "operator", "oper1", DESKTOP);
+    let page = Session::open(&camera, "operator", "oper1");
     assert_eq!(page.wait_for_role(), "operator");
     let (pan, tilt) = page.until("the position", || page.position());
     page.until("the pad", || {
@@ -394,7 +428,7 @@ fn a_pad_click_moves_the_camera() {
 #[test]
 fn a_setting_round_trips_through_the_cgi_and_survives_a_reload() {
     let camera = TestCamera::start();
-    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
     assert_eq!(page.wait_for_role(), "admin");
     page.open_settings("system");
     page.type_over("#f-CameraName", "Porch");
@@ -424,7 +458,7 @@ fn a_setting_round_trips_through_the_cgi_and_survives_a_reload() {
 #[test]
 fn an_invalid_value_shows_the_servers_reason_next_to_the_field() {
     let camera = TestCamera::start();
-    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
     page.open_settings("ftp");
     page.type_over("#f-FTPPortNumber", "70000");
     page.click(".page[data-page='ftp'] button[type='submit']");
@@ -445,10 +479,43 @@ fn an_invalid_value_shows_the_servers_reason_next_to_the_field() {
 }
 
 #[test]
+fn every_settings_page_shows_exactly_its_cgis_parameters() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    let pages = page
+        .string(
+            "JSON.stringify([...document.querySelectorAll('#settings-nav a')]\
+             .map((a) => a.dataset.page))",
+        )
+        .expect("settings pages");
+    let pages: Vec<String> = serde_json::from_str(&pages).unwrap();
+    assert_eq!(pages.len(), 10, "{pages:?}");
+    for name in &pages {
+        page.open_settings(name);
+        let problems = page
+            .string(
+                "JSON.stringify({ \
+                   errors: [...document.querySelectorAll('.page .status[data-kind=error]')]\
+                     .map((n) => n.textContent), \
+                   missing: [...document.querySelectorAll('.field[data-missing=true]')]\
+                     .map((n) => n.dataset.field), \
+                   extra: [...document.querySelectorAll('.field[data-extra]')]\
+                     .map((n) => n.dataset.field), \
+                   stray: /\\b(null|undefined|NaN)\\b/.test(document.querySelector('.page').innerText) })",
+            )
+            .unwrap();
+        assert_eq!(
+            problems, r#"{"errors":[],"missing":[],"extra":[],"stray":false}"#,
+            "settings page {name}"
+        );
+    }
+}
+
+#[test]
 fn a_privilege_0_user_sees_only_the_live_view() {
     let camera = TestCamera::start();
     add_user(&camera, "viewer", "view0", 0);
-    let page = Session::open(&camera, "viewer", "view0", DESKTOP);
+    let page = Session::open(&camera, "viewer", "view0");
     assert_eq!(page.wait_for_role(), "viewer");
     page.until("a frame", || (page.frames() >= 1).then_some(()));
     assert!(page.truth("document.querySelector('#nav').hidden"));
@@ -474,7 +541,7 @@ fn logging_in_takes_one_prompt_whatever_the_role() {
         ("operator", "oper1"),
         ("viewer", "view0"),
     ] {
-        let page = Session::open(&camera, user, password, DESKTOP);
+        let page = Session::open(&camera, user, password);
         page.until("a frame", || (page.frames() >= 1).then_some(()));
         assert_eq!(
             page.prompts.load(Ordering::SeqCst),
@@ -489,18 +556,18 @@ fn logging_in_takes_one_prompt_whatever_the_role() {
 #[ignore = "writes docs/screenshots; run with --ignored screenshots"]
 fn screenshots() {
     let camera = TestCamera::start();
-    let page = Session::open(&camera, "admin", ADMIN_PASSWORD, DESKTOP);
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.emulate(DESKTOP.0, DESKTOP.1, false);
     page.until("frames", || (page.frames() >= 5).then_some(()));
     page.save_screenshot("live-desktop.png");
     for settings in ["image", "datetime", "users"] {
         page.open_settings(settings);
         page.save_screenshot(&format!("settings-{settings}-desktop.png"));
     }
-    drop(page);
-
-    let phone = Session::open(&camera, "admin", ADMIN_PASSWORD, (390, 844));
-    phone.until("frames", || (phone.frames() >= 5).then_some(()));
-    phone.save_screenshot("live-phone.png");
-    phone.open_settings("network");
-    phone.save_screenshot("settings-network-phone.png");
+    page.emulate(390, 844, true);
+    page.go("#live");
+    page.until("frames", || (page.frames() >= 5).then_some(()));
+    page.save_screenshot("live-phone.png");
+    page.open_settings("network");
+    page.save_screenshot("settings-network-phone.png");
 }

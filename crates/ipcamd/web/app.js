@@ -830,9 +830,10 @@ class SettingsForm {
     this.fieldsNode = el('div', { class: 'fields' });
     this.status = el('p', { class: 'status', role: 'status' });
     for (const field of page.fields) this.fieldsNode.append(this.row(field));
+    const note = page.note ? [el('p', { class: 'note' }, page.note)] : [];
     this.form.append(
       this.fieldsNode,
-      page.note ? el('p', { class: 'note' }, page.note) : null,
+      ...note,
       el('div', { class: 'actions' },
         el('button', { type: 'submit', class: 'primary' }, 'Save'),
         el('button', { type: 'button', onclick: () => this.load() }, 'Reload')),
@@ -851,7 +852,8 @@ class SettingsForm {
       ? el('button', { type: 'button', class: 'small', onclick: () => { field.action[1](this.form); this.applyConditions(); } }, field.action[0])
       : null;
     const labelTag = field.type === 'bits' ? 'span' : 'label';
-    return el('div', { class: 'field', dataset: { field: field.name }, hidden: true },
+    const dataset = { field: field.name, ...(field.extra ? { extra: 'true' } : {}) };
+    return el('div', { class: 'field', dataset, hidden: true },
       el(labelTag, { class: 'label', for: field.type === 'bits' ? undefined : `f-${field.name}` }, field.label),
       el('span', { class: 'control' }, ctl.node, action),
       el('p', { class: 'error', id: `e-${field.name}`, role: 'alert' }));
@@ -873,7 +875,7 @@ class SettingsForm {
   fill(pairs) {
     this.loaded = new Map(pairs);
     for (const [name, value] of pairs) {
-      if (!this.controls.has(name)) this.fieldsNode.append(this.row(text(name, name)));
+      if (!this.controls.has(name)) this.fieldsNode.append(this.row({ ...text(name, name), extra: true }));
       this.controls.get(name).set(value);
     }
     this.applyConditions();
@@ -888,7 +890,9 @@ class SettingsForm {
     for (const [name, ctl] of this.controls) {
       const conditions = Object.entries(ctl.field.when || {});
       const shown = this.loaded.has(name) && conditions.every(([other, values]) => values.includes(this.value(other)));
-      this.form.querySelector(`[data-field="${name}"]`).hidden = !shown;
+      const row = this.form.querySelector(`[data-field="${name}"]`);
+      row.hidden = !shown;
+      row.dataset.missing = String(!this.loaded.has(name));
     }
   }
 

@@ -174,7 +174,7 @@ impl std::ops::Deref for Events {
 
 impl Drop for Events {
     /// Stops both workers: each finishes the delivery in progress. One still busy after
-    /// [`STOP_GRACE`] (a server not answering) is left to end by its timeouts.
+    /// two seconds (a server not answering) is left to end by its own timeouts.
     fn drop(&mut self) {
         let _ = self.handle.shared.upload.send(Command::Stop);
         let _ = self.handle.shared.email.send(Command::Stop);

@@ -62,3 +62,15 @@ fn shutdown_with_a_viewer_connected_ends_cleanly() {
     camera.stop();
     assert!(common::closed_by_server(&mut viewer));
 }
+
+#[test]
+fn a_polled_iocontrol_with_a_cache_buster_is_a_status_read() {
+    let camera = TestCamera::start();
+    let reply = camera.get("/iocontrol.cgi?_=1732540000000", ADMIN);
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.text().starts_with("Trigger1=0&Trigger2=0&"),
+        "{}",
+        reply.text()
+    );
+}

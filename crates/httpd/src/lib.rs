@@ -53,6 +53,9 @@ pub mod bench_support {
         let mut params = Vec::new();
         parse_params(head.query.as_bytes(), &mut params).expect("valid query");
         let keep_alive = head.version == Version::Http11 && !head.wants_close;
-        Response::html(body).render_head(head.version, keep_alive).len() + params.len()
+        Response::html(body)
+            .render_head(head.version, keep_alive)
+            .len()
+            + params.len()
     }
 }

@@ -17,6 +17,7 @@ use ipcam_capture::{
     source, Capture, CaptureError, CaptureOptions, Compression, Frame, FrameMeta, FrameRate,
     ImageSettings, Level, LightFrequency, Mirror, Resolution, SettingsError, SourceSpec,
 };
+use ipcam_events::EventsHandle;
 use ipcam_httpd::{Broadcast, Chunk};
 use ipcam_ptz::PositionReader;
 
@@ -75,8 +76,9 @@ impl IoStatus {
     }
 
     /// The eight characters of `IO_xxxxxxxx`: the four bits, then four reserved zeros.
-    fn digits(&self) -> [u8; 8] {
-        let bits = self.0.load(Ordering::Relaxed);
+    /// `active` adds bits that are on for another reason (an upload or e-mail schedule).
+    fn digits(&self, active: u8) -> [u8; 8] {
+        let bits = self.0.load(Ordering::Relaxed) | active;
         let mut out = *b"00000000";
         for (i, digit) in out.iter_mut().take(4).enumerate() {
             if bits & (1 << i) != 0 {
@@ -93,6 +95,7 @@ pub(crate) struct PartStamp {
     pub(crate) clock: CameraClock,
     pub(crate) io: Arc<IoStatus>,
     pub(crate) position: PositionReader,
+    pub(crate) events: EventsHandle,
 }
 
 impl PartStamp {
@@ -101,7 +104,11 @@ impl PartStamp {
     pub(crate) fn write_header(&self, jpeg_len: usize, out: &mut Vec<u8>) {
         let mut date = [0u8; DATE_TIME_LEN];
         let date = format_date_time(&self.clock.now_local(), &mut date);
-        let io = self.io.digits();
+        // The Image Upload / Image Email bits are on while the manual switch is on (the
+        // IoStatus bit) or while the schedule is in an active period.
+        let scheduled = u8::from(self.events.upload_active()) << IoBit::ImageUpload as u8
+            | u8::from(self.events.email_active()) << IoBit::ImageEmail as u8;
+        let io = self.io.digits(scheduled);
         let io = std::str::from_utf8(&io).unwrap_or("00000000");
         let position = self.position.position();
         out.clear();
@@ -167,12 +174,13 @@ mod tests {
     #[test]
     fn io_digits_follow_the_spec_order() {
         let io = IoStatus::default();
-        assert_eq!(&io.digits(), b"00000000");
+        assert_eq!(&io.digits(0), b"00000000");
         io.set(IoBit::Trigger2, true);
         io.set(IoBit::ImageEmail, true);
-        assert_eq!(&io.digits(), b"01010000");
+        assert_eq!(&io.digits(0), b"01010000");
         io.set(IoBit::Trigger2, false);
-        assert_eq!(&io.digits(), b"00010000");
+        assert_eq!(&io.digits(0), b"00010000");
+        assert_eq!(&io.digits(1 << IoBit::ImageUpload as u8), b"00110000");
         assert!(io.get(IoBit::ImageEmail) && !io.get(IoBit::Trigger1));
     }
 

@@ -263,6 +263,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_file_loads() {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../systemd/ipcamd.toml");
+        let config = Config::load(Path::new(shipped)).unwrap();
+        assert_eq!(config.state_dir, Path::new("/var/lib/ipcamd"));
+    }
+
+    #[test]
     fn hardware_sections_are_read() {
         let config = parse(
             "[ptz]\nswing_dwell_seconds = 2.0\n[hal.serial]\nbackend = \"sim\"\n\

@@ -16,6 +16,7 @@ use ipcam_api::{
     RuntimeInfo, State,
 };
 use ipcam_capture::Capture;
+use ipcam_events::EventsHandle;
 use ipcam_hal::Led;
 use ipcam_httpd::{ListenerId, Responder, Response, ServerHandle, Status};
 use ipcam_ptz::{Command, PresetSlot, PtzHandle};
@@ -51,6 +52,7 @@ pub(crate) struct Plant {
     pub(crate) main_addr: SocketAddr,
     pub(crate) led: Arc<dyn Led>,
     pub(crate) ptz: PtzHandle,
+    pub(crate) events: EventsHandle,
     pub(crate) model: String,
 }
 
@@ -98,7 +100,11 @@ impl Worker {
                     match self.service.handle(resource, &params, &runtime) {
                         Ok(reply) => {
                             responder.complete(cgi_response(reply.status, reply.body));
+                            let changed = !params.is_empty();
                             self.apply(reply.effects);
+                            if changed {
+                                self.update_events();
+                            }
                         }
                         Err(err) => {
                             let status = if err.status() == 400 {
@@ -146,6 +152,14 @@ impl Worker {
         }
         if effects.reboot {
             self.restart_pipeline();
+        }
+    }
+
+    /// Hands the FTP/e-mail workers the current settings, camera name and time zone; they
+    /// ignore settings equal to the ones they have.
+    fn update_events(&self) {
+        if let Err(err) = self.plant.events.apply_state(self.service.state()) {
+            log::error!("upload/e-mail settings are unusable: {err}");
         }
     }
 

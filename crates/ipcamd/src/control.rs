@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use ipcam_api::timezone::DATE_TIME_LEN;
 use ipcam_api::CameraClock;
+use ipcam_events::EventsHandle;
 use ipcam_hal::{DigitalOutput, Serial, SerialPort as _};
 use ipcam_httpd::{Response, Status};
 use ipcam_ptz::cgi::{parse_pantilt, ParamError};
@@ -25,6 +26,7 @@ pub(crate) struct Controls {
     pub(crate) io: Arc<IoStatus>,
     pub(crate) ptz: PtzHandle,
     pub(crate) clock: CameraClock,
+    pub(crate) events: EventsHandle,
 }
 
 /// What a pan-tilt request needs next.
@@ -57,9 +59,14 @@ impl Controls {
     }
 
     /// Sets triggers and the manual upload/e-mail switches (5.1.2–5.1.4), all or nothing.
+    /// A request with nothing but cache-busters is a status read.
     pub(crate) fn set_io(&mut self, params: &[(String, String)]) -> Response {
         let mut changes = Vec::with_capacity(params.len());
-        for (name, value) in params {
+        let settings = params.iter().filter(|(name, _)| !is_cache_buster(name));
+        if settings.clone().next().is_none() {
+            return self.io_status();
+        }
+        for (name, value) in settings {
             let Some((_, bit)) = IO_NAMES
                 .iter()
                 .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
@@ -88,7 +95,14 @@ impl Controls {
         let output = match bit {
             IoBit::Trigger1 => Some(&mut self.triggers[0]),
             IoBit::Trigger2 => Some(&mut self.triggers[1]),
-            IoBit::ImageUpload | IoBit::ImageEmail => None,
+            IoBit::ImageUpload => {
+                self.events.set_manual_upload(on);
+                None
+            }
+            IoBit::ImageEmail => {
+                self.events.set_manual_email(on);
+                None
+            }
         };
         if let Some(output) = output {
             output.set(on).map_err(|err| {
@@ -147,6 +161,12 @@ impl Controls {
             }
         }
     }
+}
+
+/// jQuery's `_=<timestamp>` and JSONP's `callback`, added by browser dashboards that poll
+/// `/iocontrol.cgi`; they carry no setting.
+fn is_cache_buster(name: &str) -> bool {
+    matches!(name.trim(), "_" | "callback")
 }
 
 fn bad_request(reason: &str) -> Response {

@@ -7,7 +7,7 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors) and the LED blinker. They share only atomics, the frame broadcast and channels.
+//! (motors), the FTP and e-mail workers and the LED blinker. They share only atomics, the frame broadcast and channels.
 
 mod camera;
 pub mod config;
@@ -25,11 +25,12 @@ use std::thread::JoinHandle;
 
 use ipcam_api::platform::{linux::LinuxPlatform, sim::SimPlatform};
 use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
+use ipcam_events::{Events, SystemClock};
 use ipcam_hal::{Gpio, Hal, Led, Serial};
 use ipcam_httpd::{Broadcast, Server, ServerHandle};
 use ipcam_ptz::Ptz;
 
-use crate::camera::{image_settings, IoStatus, PartStamp, Pipeline};
+use crate::camera::{image_settings, IoStatus, MjpegPart, PartStamp, Pipeline};
 use crate::config::{Config, PlatformBackend};
 use crate::config_worker::{announce_admin_password, Plant};
 use crate::control::Controls;
@@ -68,6 +69,9 @@ pub enum DaemonError {
     /// The pan-tilt motors cannot be driven.
     #[error("pan-tilt driver: {0}")]
     Drive(#[from] ipcam_ptz::DriveError),
+    /// The FTP and e-mail workers cannot start.
+    #[error("events: {0}")]
+    Events(#[from] ipcam_events::EventsError),
     /// The pan-tilt controller cannot start.
     #[error("pan-tilt: {0}")]
     Ptz(#[from] ipcam_ptz::PtzError),
@@ -95,6 +99,7 @@ pub struct Daemon {
     gpio: Gpio,
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
+    _events: Events,
 }
 
 impl Daemon {
@@ -124,7 +129,15 @@ impl Daemon {
         };
 
         let io = Arc::new(IoStatus::default());
-        let frames = Broadcast::new();
+        let frames: Broadcast<MjpegPart> = Broadcast::new();
+        let events = {
+            let frames = frames.clone();
+            let newest = move || frames.newest().map(|part| part.0);
+            Events::spawn(newest, SystemClock::camera(service.clock()))?
+        };
+        if let Err(err) = events.handle().apply_state(&state) {
+            log::error!("stored upload/e-mail settings are unusable: {err}");
+        }
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
@@ -132,6 +145,7 @@ impl Daemon {
                 clock: service.clock(),
                 io: Arc::clone(&io),
                 position: ptz.handle().reader(),
+                events: events.handle(),
             },
             frames: frames.clone(),
         };
@@ -144,6 +158,7 @@ impl Daemon {
             io,
             ptz: ptz.handle(),
             clock: service.clock(),
+            events: events.handle(),
         };
         let routes = Routes::new(
             service.shared(),
@@ -163,6 +178,7 @@ impl Daemon {
             main_addr,
             led,
             ptz: ptz.handle(),
+            events: events.handle(),
             model: config.platform.model.clone(),
         };
         let config_thread = config_worker::spawn(service, plant, job_inbox)
@@ -182,6 +198,7 @@ impl Daemon {
             gpio: hal.gpio,
             serial_probe,
             _ptz: ptz,
+            _events: events,
         })
     }
 

@@ -45,6 +45,8 @@ fn main() -> anyhow::Result<()> {
     let config = load_config(&cli)?;
     env_logger::Builder::new()
         .parse_filters(&config.log_level)
+        // suppaftp logs the FTP password at trace level; never let a secret reach the log.
+        .filter_module("suppaftp", log::LevelFilter::Debug)
         .target(env_logger::Target::Stderr)
         .init();
 

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use crossbeam_channel::{Sender, TrySendError};
-use ipcam_api::{authorize, ActiveViewer, LoginLimiter, Principal, Resource, SharedState};
+use ipcam_api::{authorize, ActiveViewer, LoginLimiter, Principal, Resource, Role, SharedState};
 use ipcam_hal::Led;
 use ipcam_httpd::{Broadcast, Handler, Reply, Request, Response, Status, StreamStats};
 
@@ -196,6 +196,20 @@ impl Routes {
     }
 }
 
+/// Extension header on GET `/iocontrol.cgi`: what the login may do. The web page reads it
+/// instead of probing with requests that could be refused — browsers forget a cached Basic
+/// login on any 401 and would ask for it again.
+fn role_name(principal: &Principal) -> &'static str {
+    match principal {
+        Principal::Anonymous => "anonymous",
+        Principal::User { role, .. } => match role {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        },
+    }
+}
+
 /// A file of the web page, or `304` when the browser's copy is current.
 fn page(request: &Request, path: &str) -> Response {
     let Some(asset) = web::asset(path) else {
@@ -238,7 +252,11 @@ impl Handler for Routes {
             "/iocontrol.cgi" if request.has_params() => {
                 self.controls.set_io(&request.params).into()
             }
-            "/iocontrol.cgi" => self.controls.io_status().into(),
+            "/iocontrol.cgi" => self
+                .controls
+                .io_status()
+                .header("X-IPCam-Role", role_name(&principal))
+                .into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self.controls.com_port(&request.params).into(),
             _ => page(request, &path).into(),

@@ -224,6 +224,7 @@ pub struct Server<H: Handler> {
     waker: Arc<Waker>,
     next_request_id: u64,
     draining_since: Option<Instant>,
+    stream_keys: Vec<usize>,
 }
 
 impl<H: Handler> Server<H> {
@@ -254,6 +255,7 @@ impl<H: Handler> Server<H> {
             waker,
             next_request_id: 0,
             draining_since: None,
+            stream_keys: Vec::new(),
         };
         Ok((server, handle))
     }
@@ -425,16 +427,21 @@ impl<H: Handler> Server<H> {
         }
     }
 
+    /// Offers the newest chunk to every streaming connection; runs once per published
+    /// chunk, so it reuses one list of keys instead of allocating.
     fn pump_streams(&mut self) {
-        let streaming: Vec<usize> = self
-            .connections
-            .iter()
-            .filter(|(_, c)| matches!(c.phase, Phase::Streaming(_)))
-            .map(|(key, _)| key)
-            .collect();
-        for key in streaming {
+        let mut streaming = std::mem::take(&mut self.stream_keys);
+        streaming.clear();
+        streaming.extend(
+            self.connections
+                .iter()
+                .filter(|(_, c)| matches!(c.phase, Phase::Streaming(_)))
+                .map(|(key, _)| key),
+        );
+        for &key in &streaming {
             self.drive(Token(key));
         }
+        self.stream_keys = streaming;
     }
 
     /// Reads, answers and writes until the connection can make no more progress.

@@ -15,6 +15,7 @@
 //!
 //! Only loopback or the project's own test hosts are meant as targets.
 
+use base64::Engine as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
@@ -22,7 +23,6 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BOUNDARY_LINE: &str = "--video boundary--";
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// Command-line options.
@@ -168,7 +168,7 @@ fn connect(options: &Options) -> io::Result<BufReader<TcpStream>> {
         options.path, options.host
     );
     if let Some((user, password)) = &options.credentials {
-        let token = base64(format!("{user}:{password}").as_bytes());
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         request.push_str(&format!("Authorization: Basic {token}\r\n"));
     }
     request.push_str("\r\n");
@@ -188,15 +188,18 @@ fn stream_frames(
         return Err(io::Error::other(format!("server answered {status:?}")));
     }
     let content_type = header_value(&head, "content-type").unwrap_or_default();
-    if !content_type.contains("boundary=--video boundary--") {
+    // ipcamd's boundary is the spec's `--video boundary--`, used as is for the delimiter
+    // line; other servers (e.g. mjpg-streamer, for comparisons) use RFC 2046's `--` prefix.
+    let Some((_, boundary)) = content_type.split_once("boundary=") else {
         return Err(io::Error::other(format!(
             "unexpected Content-Type {content_type:?}"
         )));
-    }
+    };
+    let boundary = boundary.trim().trim_matches('"').to_owned();
     let deadline = Instant::now() + Duration::from_secs_f64(options.seconds);
     let mut jpeg = Vec::new();
     while Instant::now() < deadline {
-        let length = read_part_head(&mut stream)?;
+        let length = read_part_head(&mut stream, &boundary)?;
         jpeg.resize(length, 0);
         stream.read_exact(&mut jpeg)?;
         let valid = jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]);
@@ -230,7 +233,7 @@ fn read_head(stream: &mut impl BufRead) -> io::Result<Vec<String>> {
 }
 
 /// Skips the CRLFs after the previous JPEG, expects the boundary, returns Content-Length.
-fn read_part_head(stream: &mut impl BufRead) -> io::Result<usize> {
+fn read_part_head(stream: &mut impl BufRead, boundary: &str) -> io::Result<usize> {
     let mut line = String::new();
     loop {
         line.clear();
@@ -238,7 +241,7 @@ fn read_part_head(stream: &mut impl BufRead) -> io::Result<usize> {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream ended"));
         }
         let trimmed = line.trim_end_matches(['\r', '\n']);
-        if trimmed == BOUNDARY_LINE {
+        if trimmed == boundary || trimmed.strip_prefix("--") == Some(boundary) {
             break;
         }
         if !trimmed.is_empty() {
@@ -277,27 +280,6 @@ fn server_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let bytes = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let bits = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(bits >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {

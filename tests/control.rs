@@ -754,6 +754,28 @@ fn comport_writes_exactly_the_decoded_bytes() {
     );
 }
 
+#[test]
+fn comport_sends_binary_frames_but_text_cgis_refuse_non_utf8_values() {
+    let camera = fast_camera();
+    // A Pelco-D "pan right" frame: 0xFF sync byte, address, commands, speeds, checksum.
+    let reply = camera.post(
+        "/comport.cgi",
+        ADMIN,
+        "ComOut=%FF%01%00%02%20%00%23&ComSend=Yes",
+    );
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(
+        serial_written(&camera),
+        [0xff, 0x01, 0x00, 0x02, 0x20, 0x00, 0x23]
+    );
+
+    let reply = camera.post("/system.cgi", ADMIN, "CameraName=%FF");
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("CameraName"), "{}", reply.text());
+    let reply = camera.post("/iocontrol.cgi", ADMIN, "Trigger1=%FE");
+    assert_eq!(reply.status, 400);
+}
+
 // ---------------------------------------------------------------------------------------
 // Who may do what (DESIGN.md)
 

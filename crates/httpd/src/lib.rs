@@ -50,8 +50,8 @@ pub mod bench_support {
         let (head, _) = parse_head(raw, 64 * 1024)
             .expect("valid request")
             .expect("complete head");
-        let mut params = Vec::new();
-        parse_params(head.query.as_bytes(), &mut params).expect("valid query");
+        let (mut params, mut binary) = (Vec::new(), Vec::new());
+        parse_params(head.query.as_bytes(), &mut params, &mut binary).expect("valid query");
         let keep_alive = head.version == Version::Http11 && !head.wants_close;
         Response::html(body)
             .render_head(head.version, keep_alive)

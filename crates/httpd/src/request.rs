@@ -72,6 +72,10 @@ pub struct Request {
     pub version: Version,
     /// Parameters of the query string, then of the form body, percent-decoded, in order.
     pub params: Vec<(String, String)>,
+    /// Parameters whose decoded value is not UTF-8 (e.g. bytes for a serial port), kept
+    /// apart so that text handlers never see them; a handler that takes only text must
+    /// refuse a request that has any.
+    pub binary_params: Vec<(String, Vec<u8>)>,
     /// Basic credentials, if the client sent them.
     pub credentials: Option<Credentials>,
     /// The client's address.
@@ -246,11 +250,18 @@ fn parse_basic(value: &[u8]) -> Result<Option<Credentials>, BadRequest> {
     }))
 }
 
-/// Decodes `a=1&b=x%20y` into pairs, appending to `out`.
+/// Decodes `a=1&b=x%20y` into pairs, appending to `text`, or to `binary` where the decoded
+/// value is not UTF-8 (percent-encoded bytes for a serial port, say).
 ///
 /// Names are trimmed (some clients copy the spec's `UserName =` literally) and must then be
 /// `[A-Za-z0-9_]`; empty pieces (`a=1&&b=2`, a trailing `&`) are skipped.
-pub(crate) fn parse_params(raw: &[u8], out: &mut Vec<(String, String)>) -> Result<(), BadRequest> {
+pub(crate) fn parse_params(
+    raw: &[u8],
+    text: &mut Vec<(String, String)>,
+    binary: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), BadRequest> {
+    const BAD_NAME: BadRequest =
+        BadRequest("parameter names may only contain letters, digits and _");
     for piece in raw.split(|&b| b == b'&') {
         if piece.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -259,27 +270,26 @@ pub(crate) fn parse_params(raw: &[u8], out: &mut Vec<(String, String)>) -> Resul
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &b""[..]),
         };
-        let name = decode_component(name)?;
+        let name = String::from_utf8(decode_component(name)).map_err(|_| BAD_NAME)?;
         let name = name.trim();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(BadRequest(
-                "parameter names may only contain letters, digits and _",
-            ));
+            return Err(BAD_NAME);
         }
-        out.push((name.to_owned(), decode_component(value)?));
+        match String::from_utf8(decode_component(value)) {
+            Ok(value) => text.push((name.to_owned(), value)),
+            Err(not_utf8) => binary.push((name.to_owned(), not_utf8.into_bytes())),
+        }
     }
     Ok(())
 }
 
-fn decode_component(raw: &[u8]) -> Result<String, BadRequest> {
+/// Percent-decodes one name or value, with `+` as a space (form encoding).
+fn decode_component(raw: &[u8]) -> Vec<u8> {
     let plus_as_space: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
-    percent_decode(&plus_as_space)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| BadRequest("parameter is not valid UTF-8"))
+    percent_decode(&plus_as_space).collect()
 }
 
 #[cfg(test)]
@@ -287,8 +297,10 @@ mod tests {
     use super::*;
 
     fn params(raw: &str) -> Result<Vec<(String, String)>, BadRequest> {
-        let mut out = Vec::new();
-        parse_params(raw.as_bytes(), &mut out).map(|()| out)
+        let (mut text, mut binary) = (Vec::new(), Vec::new());
+        parse_params(raw.as_bytes(), &mut text, &mut binary)?;
+        assert!(binary.is_empty(), "{binary:?}");
+        Ok(text)
     }
 
     fn pair(n: &str, v: &str) -> (String, String) {
@@ -316,10 +328,18 @@ mod tests {
     }
 
     #[test]
-    fn bad_names_and_bad_utf8_are_refused() {
+    fn bad_names_are_refused() {
         assert!(params("a-b=1").is_err());
         assert!(params("=1").is_err());
-        assert!(params("a=%FF").is_err());
+        assert!(params("%FF=1").is_err());
+    }
+
+    #[test]
+    fn values_that_are_not_utf8_are_kept_as_bytes() {
+        let (mut text, mut binary) = (Vec::new(), Vec::new());
+        parse_params(b"ComOut=%FF%01%00&ComSend=Yes", &mut text, &mut binary).unwrap();
+        assert_eq!(text, vec![pair("ComSend", "Yes")]);
+        assert_eq!(binary, vec![("ComOut".to_owned(), vec![0xff, 0x01, 0x00])]);
     }
 
     #[test]

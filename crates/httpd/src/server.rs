@@ -528,11 +528,12 @@ impl<H: Handler> Server<H> {
         head_len: usize,
     ) -> Result<Request, BadRequest> {
         let conn = &self.connections[token.0];
-        let mut params = Vec::new();
-        parse_params(head.query.as_bytes(), &mut params)?;
+        let (mut params, mut binary_params) = (Vec::new(), Vec::new());
+        parse_params(head.query.as_bytes(), &mut params, &mut binary_params)?;
         if head.method == Method::Post && head.body_is_form {
             let start = conn.input_start + head_len;
-            parse_params(&conn.input[start..start + head.content_length], &mut params)?;
+            let body = &conn.input[start..start + head.content_length];
+            parse_params(body, &mut params, &mut binary_params)?;
         }
         self.next_request_id += 1;
         Ok(Request {
@@ -540,6 +541,7 @@ impl<H: Handler> Server<H> {
             path: head.path.clone(),
             version: head.version,
             params,
+            binary_params,
             credentials: head.credentials.clone(),
             peer: conn.peer,
             if_none_match: head.if_none_match.clone(),

@@ -135,14 +135,22 @@ impl Controls {
     }
 
     /// `/comport.cgi` (5.1.11): `ComOut=<data>&ComSend=Yes` writes the data to the port.
-    pub(crate) fn com_port(&mut self, params: &[(String, String)]) -> Response {
+    /// The data may be any bytes, percent-encoded (`%FF%01` for a Pelco-D frame), so it is
+    /// taken from the binary parameters when it is not UTF-8.
+    pub(crate) fn com_port(
+        &mut self,
+        params: &[(String, String)],
+        binary: &[(String, Vec<u8>)],
+    ) -> Response {
         let mut data = None;
         let mut send = false;
-        for (name, value) in params {
+        let text = params.iter().map(|(n, v)| (n, v.as_bytes()));
+        let bytes = binary.iter().map(|(n, v)| (n, v.as_slice()));
+        for (name, value) in text.chain(bytes) {
             match name.trim() {
-                n if n.eq_ignore_ascii_case("ComOut") => data = Some(value.as_str()),
+                n if n.eq_ignore_ascii_case("ComOut") => data = Some(value),
                 n if n.eq_ignore_ascii_case("ComSend") => {
-                    if !value.trim().eq_ignore_ascii_case("yes") {
+                    if !value.trim_ascii().eq_ignore_ascii_case(b"yes") {
                         return bad_request("ComSend must be Yes");
                     }
                     send = true;
@@ -153,7 +161,7 @@ impl Controls {
         let (Some(data), true) = (data, send) else {
             return bad_request("ComOut and ComSend=Yes are required");
         };
-        match self.serial.write_all(data.as_bytes()) {
+        match self.serial.write_all(data) {
             Ok(()) => Response::no_content(),
             Err(err) => {
                 log::error!("serial write failed: {err}");

@@ -79,7 +79,11 @@ impl Routes {
             .credentials
             .as_ref()
             .map(|c| (c.user.as_str(), c.password.as_str()));
-        let names = request.params.iter().map(|(name, _)| name.as_str());
+        let names = request
+            .params
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(request.binary_params.iter().map(|(name, _)| name.as_str()));
         match authorize(
             &state,
             &mut self.limiter,
@@ -243,6 +247,14 @@ impl Handler for Routes {
             Ok(principal) => principal,
             Err(response) => return response.into(),
         };
+        // Only the serial port takes raw bytes; everywhere else a value must be text.
+        if let (Some((name, _)), false) = (request.binary_params.first(), path == "/comport.cgi") {
+            return Response::error(
+                Status::BadRequest,
+                &format!("parameter {name} is not valid UTF-8"),
+            )
+            .into();
+        }
         if let Some(resource) = Resource::from_path(&path) {
             return self.configure(request, resource);
         }
@@ -258,7 +270,10 @@ impl Handler for Routes {
                 .header("X-IPCam-Role", role_name(&principal))
                 .into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
-            "/comport.cgi" => self.controls.com_port(&request.params).into(),
+            "/comport.cgi" => self
+                .controls
+                .com_port(&request.params, &request.binary_params)
+                .into(),
             _ => page(request, &path).into(),
         }
     }

@@ -259,6 +259,10 @@ fn open_state(
         LoadSource::Backup(why) | LoadSource::Lost(why) => {
             log::warn!("state in {}: {why}", config.state_dir.display())
         }
+        LoadSource::Empty => log::info!(
+            "no state in {} yet: starting from factory settings",
+            config.state_dir.display()
+        ),
         _ => log::info!("state loaded from {}", config.state_dir.display()),
     }
     if let Some(password) = &report.generated_admin_password {

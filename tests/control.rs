@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{TestCamera, ADMIN, DEADLINE};
+use common::{MjpegStream, TestCamera, ADMIN, DEADLINE};
 use ipcam_hal::{Gpio, LineConfig};
 
 /// The sim GPIO lines the tests wire the trigger outputs to.
@@ -177,72 +175,16 @@ fn unix_now() -> i64 {
 }
 
 /// A `/mjpeg.cgi` viewer.
-struct Mjpeg {
-    reader: BufReader<TcpStream>,
-}
+struct Mjpeg(MjpegStream);
 
 impl Mjpeg {
     fn open(camera: &TestCamera, credentials: Option<(&str, &str)>) -> Mjpeg {
-        let mut stream = common::connect(camera.addr);
-        let request = common::request("GET", "/mjpeg.cgi", credentials, "");
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut mjpeg = Mjpeg {
-            reader: BufReader::new(stream),
-        };
-        assert_eq!(mjpeg.line(), "HTTP/1.0 200 OK");
-        let mut content_type = None;
-        loop {
-            let line = mjpeg.line();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').expect("header has a colon");
-            if name.eq_ignore_ascii_case("Content-Type") {
-                content_type = Some(value.trim().to_owned());
-            }
-        }
-        assert_eq!(
-            content_type.as_deref(),
-            Some("multipart/x-mixed-replace;boundary=--video boundary--")
-        );
-        mjpeg
+        Mjpeg(MjpegStream::open(camera.addr, credentials))
     }
 
-    /// One CRLF-terminated line, without the CRLF.
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("a line");
-        line.strip_suffix("\r\n")
-            .unwrap_or_else(|| panic!("line not ended by CRLF: {line:?}"))
-            .to_owned()
-    }
-
-    /// The next part: boundary, `Content-Length`, `Date`, `Content-Type`, blank line, the
-    /// JPEG of that length, CRLF CRLF — in exactly that order.
+    /// The stamp of the next part, whose every line the common reader checks.
     fn next_part(&mut self) -> Stamp {
-        assert_eq!(self.line(), "--video boundary--");
-        let length = self.line();
-        let length: usize = length
-            .strip_prefix("Content-Length: ")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("Content-Length expected, got {length:?}"));
-        let date = self.line();
-        let stamp = Stamp::parse(
-            date.strip_prefix("Date: ")
-                .unwrap_or_else(|| panic!("Date expected, got {date:?}")),
-        );
-        assert_eq!(self.line(), "Content-Type: image/jpeg");
-        assert_eq!(self.line(), "");
-        let mut jpeg = vec![0; length];
-        self.reader.read_exact(&mut jpeg).expect("the JPEG");
-        assert!(
-            jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
-            "a whole JPEG of Content-Length bytes"
-        );
-        let mut trailer = [0; 4];
-        self.reader.read_exact(&mut trailer).expect("the trailer");
-        assert_eq!(&trailer, b"\r\n\r\n");
-        stamp
+        Stamp::parse(&self.0.next_part().date)
     }
 
     /// Reads parts until one satisfies `done`; returns every part read, that one last.

@@ -4,10 +4,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 
-use common::{connect, read_reply, wait_for, TestCamera, ADMIN};
+use common::{connect, read_reply, wait_for, MjpegStream, TestCamera, ADMIN};
 
 /// Decodes a JPEG and returns its width and height.
 fn decode(jpeg: &[u8]) -> (u16, u16) {
@@ -17,65 +17,8 @@ fn decode(jpeg: &[u8]) -> (u16, u16) {
     (info.width, info.height)
 }
 
-/// One part of the stream as the spec lays it out.
-struct Part {
-    date_line: String,
-    jpeg: Vec<u8>,
-}
-
-/// Reads MJPEG parts, checking each line against spec 4.1.2.
-struct MjpegReader {
-    reader: BufReader<TcpStream>,
-}
-
-impl MjpegReader {
-    fn open(camera: &TestCamera) -> Self {
-        let mut stream = connect(camera.addr);
-        stream
-            .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let head = read_reply(&mut reader, true);
-        assert_eq!(head.status_line, "HTTP/1.0 200 OK");
-        assert_eq!(
-            head.header("Content-Type"),
-            Some("multipart/x-mixed-replace;boundary=--video boundary--")
-        );
-        assert_eq!(head.header("Content-Length"), None);
-        MjpegReader { reader }
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("a part line");
-        assert!(line.ends_with("\r\n"), "line not CRLF-terminated: {line:?}");
-        line.truncate(line.len() - 2);
-        line
-    }
-
-    fn next(&mut self) -> Part {
-        assert_eq!(self.line(), "--video boundary--");
-        let length: usize = self
-            .line()
-            .strip_prefix("Content-Length: ")
-            .expect("Content-Length line")
-            .parse()
-            .expect("numeric length");
-        let date_line = self.line();
-        assert_eq!(self.line(), "Content-Type: image/jpeg");
-        assert_eq!(self.line(), "");
-        let mut jpeg = vec![0; length];
-        self.reader.read_exact(&mut jpeg).unwrap();
-        let mut trailer = [0u8; 4];
-        self.reader.read_exact(&mut trailer).unwrap();
-        assert_eq!(&trailer, b"\r\n\r\n");
-        Part { date_line, jpeg }
-    }
-}
-
-/// Checks `Date: yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt` field by field.
-fn check_date_line(line: &str) {
-    let rest = line.strip_prefix("Date: ").expect("Date line");
+/// Checks `yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt` field by field.
+fn check_date_line(rest: &str) {
     let (date, rest) = rest.split_at(10);
     let digits_at = |text: &str, positions: &[usize]| {
         positions
@@ -141,15 +84,15 @@ fn an_http10_snapshot_ends_with_the_spec_crlfs_and_a_kept_alive_one_does_not() {
 #[test]
 fn the_stream_follows_the_spec_and_frames_differ() {
     let camera = TestCamera::start();
-    let mut stream = MjpegReader::open(&camera);
+    let mut stream = MjpegStream::open(camera.addr, ADMIN);
     let mut seen = HashSet::new();
     for _ in 0..10 {
-        let part = stream.next();
-        check_date_line(&part.date_line);
+        let part = stream.next_part();
+        check_date_line(&part.date);
         assert!(
-            part.date_line.ends_with("IO_00000000_PT_170_045"),
+            part.date.ends_with("IO_00000000_PT_170_045"),
             "{}",
-            part.date_line
+            part.date
         );
         assert_eq!(decode(&part.jpeg), (640, 480));
         seen.insert(part.jpeg);
@@ -169,10 +112,10 @@ fn a_viewer_that_never_reads_does_not_hold_back_another() {
             stream
         })
         .collect();
-    let mut viewer = MjpegReader::open(&camera);
+    let mut viewer = MjpegStream::open(camera.addr, ADMIN);
     let mut seen = HashSet::new();
     for _ in 0..60 {
-        seen.insert(viewer.next().jpeg);
+        seen.insert(viewer.next_part().jpeg);
     }
     assert_eq!(
         seen.len(),
@@ -208,11 +151,11 @@ fn the_replay_source_serves_the_very_bytes_of_its_files() {
     }
     let source = format!("replay:{}", folder.path().display());
     let replay = TestCamera::start_with(|config| config.capture.source = source);
-    let mut stream = MjpegReader::open(&replay);
+    let mut stream = MjpegStream::open(replay.addr, ADMIN);
     let files: HashSet<Vec<u8>> = originals.into_iter().collect();
     let mut unseen = files.clone();
     for _ in 0..12 {
-        let part = stream.next();
+        let part = stream.next_part();
         assert!(
             files.contains(&part.jpeg),
             "a frame that is not one of the files"

@@ -280,3 +280,72 @@ pub fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+/// One part of `/mjpeg.cgi` as spec 4.1.2 lays it out.
+pub struct MjpegPart {
+    /// The value of the `Date:` line: `yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt`.
+    pub date: String,
+    /// The JPEG, exactly `Content-Length` bytes.
+    pub jpeg: Vec<u8>,
+}
+
+/// A `/mjpeg.cgi` viewer that checks every line of the stream against spec 4.1.2.
+pub struct MjpegStream {
+    reader: BufReader<TcpStream>,
+}
+
+impl MjpegStream {
+    /// Opens the stream over HTTP/1.0 and checks the response head.
+    pub fn open(addr: SocketAddr, credentials: Option<(&str, &str)>) -> Self {
+        let mut stream = connect(addr);
+        stream
+            .write_all(request("GET", "/mjpeg.cgi", credentials, "").as_bytes())
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let head = read_reply(&mut reader, true);
+        assert_eq!(head.status_line, "HTTP/1.0 200 OK");
+        assert_eq!(
+            head.header("Content-Type"),
+            Some("multipart/x-mixed-replace;boundary=--video boundary--")
+        );
+        assert_eq!(head.header("Content-Length"), None);
+        MjpegStream { reader }
+    }
+
+    /// One CRLF-terminated line, without the CRLF.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("a part line");
+        line.strip_suffix("\r\n")
+            .unwrap_or_else(|| panic!("line not ended by CRLF: {line:?}"))
+            .to_owned()
+    }
+
+    /// The next part: boundary, `Content-Length`, `Date`, `Content-Type`, blank line, the
+    /// JPEG of that length, CRLF CRLF — in exactly that order.
+    pub fn next_part(&mut self) -> MjpegPart {
+        assert_eq!(self.line(), "--video boundary--");
+        let length = self.line();
+        let length: usize = length
+            .strip_prefix("Content-Length: ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("Content-Length expected, got {length:?}"));
+        let date = self.line();
+        let date = date
+            .strip_prefix("Date: ")
+            .unwrap_or_else(|| panic!("Date expected, got {date:?}"))
+            .to_owned();
+        assert_eq!(self.line(), "Content-Type: image/jpeg");
+        assert_eq!(self.line(), "");
+        let mut jpeg = vec![0; length];
+        self.reader.read_exact(&mut jpeg).expect("the JPEG");
+        assert!(
+            jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
+            "a whole JPEG of Content-Length bytes"
+        );
+        let mut trailer = [0; 4];
+        self.reader.read_exact(&mut trailer).expect("the trailer");
+        assert_eq!(&trailer, b"\r\n\r\n");
+        MjpegPart { date, jpeg }
+    }
+}

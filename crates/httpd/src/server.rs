@@ -12,7 +12,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,7 +22,7 @@ use slab::Slab;
 
 use crate::request::{parse_head, parse_params, BadRequest, Head, Method, Request};
 use crate::response::{Body, Response, Status};
-use crate::stream::StreamBody;
+use crate::stream::{lock, StreamBody};
 
 /// Limits that keep one client from hurting the others. Every field has a safe default.
 #[derive(Debug, Clone)]
@@ -589,10 +589,6 @@ impl<H: Handler> Server<H> {
 enum Drive {
     Idle,
     Close,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What a connection remembers of the request being answered.

@@ -128,7 +128,9 @@ impl<C: Chunk> Broadcast<C> {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
+/// section here is a single push, take or swap), so poisoning is ignored.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

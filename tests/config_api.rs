@@ -7,11 +7,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Instant;
 
-use common::{form, table, value_of, Reply, TestCamera, ADMIN, ADMIN_PASSWORD, DEADLINE};
+use common::{
+    form, jpeg_size, table, value_of, MjpegStream, Reply, TestCamera, ADMIN, ADMIN_PASSWORD,
+    DEADLINE,
+};
 
 /// Basic credentials as the helpers take them.
 type Credentials = Option<(&'static str, &'static str)>;
@@ -533,95 +536,6 @@ fn wait_for_first_frame(camera: &TestCamera) {
     });
 }
 
-/// Width and height from a JPEG's start-of-frame marker.
-fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
-    if !jpeg.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut at = 2;
-    while at + 9 <= jpeg.len() {
-        if jpeg[at] != 0xFF {
-            return None;
-        }
-        let marker = jpeg[at + 1];
-        if marker == 0xFF {
-            at += 1; // fill byte
-            continue;
-        }
-        // SOF0..SOF15 carry the size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
-        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
-            let height = u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]]);
-            let width = u16::from_be_bytes([jpeg[at + 7], jpeg[at + 8]]);
-            return Some((width, height));
-        }
-        let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
-        at += 2 + length;
-    }
-    None
-}
-
-/// An open `/mjpeg.cgi` connection, read part by part.
-struct Viewer {
-    reader: BufReader<TcpStream>,
-}
-
-impl Viewer {
-    /// Opens the stream and reads its head; panics unless it is 200.
-    fn open(addr: SocketAddr, credentials: Credentials) -> Viewer {
-        let mut stream = common::connect(addr);
-        stream
-            .write_all(common::request("GET", "/mjpeg.cgi", credentials, "").as_bytes())
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let head = read_head(&mut reader);
-        assert!(head[0].starts_with("HTTP/1.0 200"), "{head:?}");
-        Viewer { reader }
-    }
-
-    /// The JPEG of the next part.
-    fn next_frame(&mut self) -> Vec<u8> {
-        loop {
-            let mut line = String::new();
-            assert!(
-                self.reader.read_line(&mut line).unwrap() > 0,
-                "stream ended"
-            );
-            if line.trim_end() == "--video boundary--" {
-                break;
-            }
-        }
-        let mut length = None;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length:") {
-                length = Some(value.trim().parse::<usize>().unwrap());
-            }
-        }
-        let mut jpeg = vec![0; length.expect("a part has a Content-Length")];
-        std::io::Read::read_exact(&mut self.reader, &mut jpeg).unwrap();
-        jpeg
-    }
-}
-
-/// Status line and headers of a response, without its body.
-fn read_head(reader: &mut impl BufRead) -> Vec<String> {
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("head line");
-        let line = line.trim_end().to_owned();
-        if line.is_empty() {
-            return lines;
-        }
-        lines.push(line);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // 3.1 device information
 // ---------------------------------------------------------------------------------------
@@ -980,8 +894,8 @@ fn activeuser_lists_an_open_stream_with_its_address_and_user() {
         Via::Form,
     );
     assert_eq!(get_table(&camera, "/activeuser.cgi"), Table::new());
-    let mut viewer = Viewer::open(camera.addr, Some(("watcher", "pw")));
-    viewer.next_frame();
+    let mut viewer = MjpegStream::open(camera.addr, Some(("watcher", "pw")));
+    viewer.next_part();
 
     let active = get_table(&camera, "/activeuser.cgi");
     assert_names("/activeuser.cgi", &active, ACTIVEUSER_ENTRY);
@@ -1086,8 +1000,8 @@ fn image_table_and_its_limits() {
 #[test]
 fn image_settings_reach_snapshots_and_an_open_stream() {
     let camera = TestCamera::start();
-    let mut viewer = Viewer::open(camera.addr, ADMIN);
-    assert!(jpeg_size(&viewer.next_frame()).is_some());
+    let mut viewer = MjpegStream::open(camera.addr, ADMIN);
+    assert!(jpeg_size(&viewer.next_part().jpeg).is_some());
     for (code, size) in [("0", (160, 120)), ("1", (320, 240)), ("2", (640, 480))] {
         assert_accepted(
             &camera,
@@ -1101,7 +1015,7 @@ fn image_settings_reach_snapshots_and_an_open_stream() {
         });
         // The viewer stayed connected and its frames change size too.
         let deadline = Instant::now() + DEADLINE;
-        while jpeg_size(&viewer.next_frame()) != Some(size) {
+        while jpeg_size(&viewer.next_part().jpeg) != Some(size) {
             assert!(Instant::now() < deadline, "stream never showed {size:?}");
         }
     }
@@ -1913,17 +1827,16 @@ fn role_rows() -> Vec<Row> {
 }
 
 /// Sends a request and reads only its head (streams never end), then hangs up.
-fn probe(camera: &TestCamera, row: &Row, credentials: Credentials) -> (u16, Vec<String>) {
+fn probe(camera: &TestCamera, row: &Row, credentials: Credentials) -> Reply {
     let mut stream = common::connect(camera.addr);
     let text = common::request(row.method, row.target, credentials, row.body);
     stream.write_all(text.as_bytes()).unwrap();
-    let head = read_head(&mut BufReader::new(stream));
-    let status = head[0].split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head)
+    common::read_reply(&mut BufReader::new(stream), true)
 }
 
 fn assert_row(camera: &TestCamera, row: &Row, who: &str, credentials: Credentials, allowed: bool) {
-    let (status, head) = probe(camera, row, credentials);
+    let head = probe(camera, row, credentials);
+    let status = head.status;
     let what = format!("{} {} {} as {who}", row.method, row.target, row.body);
     if allowed {
         assert!(status != 401 && status != 404, "{what}: {head:?}");
@@ -1933,9 +1846,8 @@ fn assert_row(camera: &TestCamera, row: &Row, who: &str, credentials: Credential
     } else {
         assert_eq!(status, 401, "{what}: {head:?}");
         assert!(
-            head.iter().any(|h| h
-                .to_ascii_lowercase()
-                .starts_with("www-authenticate: basic realm=")),
+            head.header("WWW-Authenticate")
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("basic realm=")),
             "{what}: a 401 says how to log in: {head:?}"
         );
     }

@@ -349,3 +349,10 @@ impl MjpegStream {
         MjpegPart { date, jpeg }
     }
 }
+
+/// Width and height of a JPEG that decodes completely, `None` for anything else.
+pub fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    decoder.decode().ok()?;
+    decoder.info().map(|info| (info.width, info.height))
+}

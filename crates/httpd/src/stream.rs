@@ -7,8 +7,8 @@
 //! writing (the idea of ustreamer's refcounted frame slots).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use mio::Waker;
 
@@ -57,6 +57,7 @@ impl StreamStats {
 
 struct Shared<C> {
     newest: Mutex<Option<(u64, C)>>,
+    published: Condvar,
     wakers: Mutex<Vec<Arc<Waker>>>,
 }
 
@@ -85,6 +86,7 @@ impl<C: Chunk> Broadcast<C> {
         Broadcast {
             shared: Arc::new(Shared {
                 newest: Mutex::new(None),
+                published: Condvar::new(),
                 wakers: Mutex::new(Vec::new()),
             }),
         }
@@ -98,6 +100,7 @@ impl<C: Chunk> Broadcast<C> {
             let seq = newest.as_ref().map_or(1, |(seq, _)| seq + 1);
             newest.replace((seq, chunk))
         };
+        self.shared.published.notify_all();
         // The previous chunk is released outside the lock: its drop may return a frame slot.
         drop(replaced);
         for waker in lock(&self.shared.wakers).iter() {
@@ -110,6 +113,18 @@ impl<C: Chunk> Broadcast<C> {
     /// The newest chunk, if any was published.
     pub fn newest(&self) -> Option<C> {
         lock(&self.shared.newest).as_ref().map(|(_, c)| c.clone())
+    }
+
+    /// The newest chunk, waiting up to `timeout` for the first one to be published (a daemon
+    /// starting up uses it so that it answers snapshot requests as soon as it listens).
+    pub fn wait_newest(&self, timeout: Duration) -> Option<C> {
+        let newest = lock(&self.shared.newest);
+        let (newest, _) = self
+            .shared
+            .published
+            .wait_timeout_while(newest, timeout, |newest| newest.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        newest.as_ref().map(|(_, c)| c.clone())
     }
 
     /// A stream body that delivers this broadcast's chunks from the next one published on.
@@ -206,6 +221,17 @@ mod tests {
 
     fn text(s: &str) -> Text {
         Text(Arc::from(s))
+    }
+
+    #[test]
+    fn waiting_for_the_newest_returns_once_something_is_published() {
+        let broadcast = Broadcast::new();
+        assert!(broadcast.wait_newest(Duration::from_millis(1)).is_none());
+        let publisher = broadcast.clone();
+        let thread = std::thread::spawn(move || publisher.publish(text("first")));
+        let newest = broadcast.wait_newest(Duration::from_secs(30));
+        assert_eq!(newest.map(|t| t.0), Some(Arc::from("first")));
+        thread.join().unwrap();
     }
 
     #[test]

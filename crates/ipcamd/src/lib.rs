@@ -22,6 +22,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use ipcam_api::platform::{linux::LinuxPlatform, sim::SimPlatform};
 use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
@@ -150,6 +151,7 @@ impl Daemon {
             frames: frames.clone(),
         };
         let capture = pipeline.start(image_settings(&state.image)?)?;
+        await_first_frame(&frames, &config.capture.source);
 
         let (jobs, job_inbox) = crossbeam_channel::bounded(64);
         let controls = Controls {
@@ -233,6 +235,22 @@ impl Daemon {
             .join()
             .map_err(|_| DaemonError::Panicked("config"))?;
         served.map_err(io_error("the HTTP event loop failed"))
+    }
+}
+
+/// How long start-up waits for the first frame before listening anyway. A V4L2 camera may
+/// need a second to settle its exposure; past this the source is likely broken, and the
+/// daemon still serves configuration while the capture thread keeps retrying.
+const FIRST_FRAME_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until the source's first frame is published, so that a client connecting as soon
+/// as the daemon listens (or systemd reports it ready) gets a snapshot rather than a 503.
+fn await_first_frame(frames: &Broadcast<MjpegPart>, source: &str) {
+    if frames.wait_newest(FIRST_FRAME_WAIT).is_none() {
+        log::warn!(
+            "no frame from {source} within {FIRST_FRAME_WAIT:?}; listening anyway, \
+             snapshots answer 503 until the first frame"
+        );
     }
 }
 

@@ -41,6 +41,7 @@ const IDLE_CLOSE: Duration = Duration::from_secs(30);
 enum Step {
     Login,
     Directory,
+    List,
     Store,
 }
 
@@ -66,6 +67,28 @@ impl FtpClient {
         jpeg: &[u8],
         now: Duration,
     ) -> Result<(), DeliveryError> {
+        self.with_connection(server, now, |connection| connection.store(name, jpeg))
+    }
+
+    /// The names of the files in the server's directory (`NLST`). A server that answers an
+    /// empty directory with an error (450/550 "No files found") gives an empty list.
+    pub fn list(
+        &mut self,
+        server: &FtpServer,
+        now: Duration,
+    ) -> Result<Vec<String>, DeliveryError> {
+        self.with_connection(server, now, Connection::list)
+    }
+
+    /// Runs `operation` on the open connection to `server`, opening one if needed. A reused
+    /// connection the server dropped in the meantime is replaced once, at once; after any
+    /// failure the connection is discarded.
+    fn with_connection<T>(
+        &mut self,
+        server: &FtpServer,
+        now: Duration,
+        mut operation: impl FnMut(&mut Connection) -> Result<T, DeliveryError>,
+    ) -> Result<T, DeliveryError> {
         if self
             .connection
             .as_ref()
@@ -75,10 +98,10 @@ impl FtpClient {
         }
         self.close_idle(now);
         let reused = self.connection.is_some();
-        let mut result = self.try_upload(server, name, jpeg, now);
+        let mut result = self.try_operation(server, now, &mut operation);
         if reused && matches!(&result, Err(e) if e.kind == FailureKind::Unreachable) {
             self.connection = None;
-            result = self.try_upload(server, name, jpeg, now);
+            result = self.try_operation(server, now, &mut operation);
         }
         if result.is_err() {
             self.connection = None;
@@ -105,19 +128,18 @@ impl FtpClient {
         }
     }
 
-    fn try_upload(
+    fn try_operation<T>(
         &mut self,
         server: &FtpServer,
-        name: &str,
-        jpeg: &[u8],
         now: Duration,
-    ) -> Result<(), DeliveryError> {
+        operation: &mut impl FnMut(&mut Connection) -> Result<T, DeliveryError>,
+    ) -> Result<T, DeliveryError> {
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => self.connection.insert(Connection::open(server)?),
         };
         connection.last_used = now;
-        connection.store(name, jpeg)
+        operation(connection)
     }
 }
 
@@ -168,6 +190,18 @@ impl Connection {
             let _ = self.stream.rm(&temporary);
         }
         self.put(name, jpeg)
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, DeliveryError> {
+        match self.stream.nlst(None) {
+            Ok(names) => Ok(names),
+            Err(FtpError::UnexpectedResponse(response))
+                if matches!(response.status.code(), 450 | 550) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(classify(e, Step::List)),
+        }
     }
 
     fn put(&mut self, name: &str, jpeg: &[u8]) -> Result<(), DeliveryError> {
@@ -267,6 +301,7 @@ fn classify(error: FtpError, step: Step) -> DeliveryError {
             let doing = match step {
                 Step::Login => "login",
                 Step::Directory => "entering the directory",
+                Step::List => "listing the directory",
                 Step::Store => "storing the file",
             };
             DeliveryError::new(kind, format!("{doing}: {}", text.trim()))

@@ -88,6 +88,10 @@ impl Job for UploadJob {
             Trigger::Schedule => &mut self.schedule_names,
             Trigger::Manual => &mut self.manual_names,
         };
+        if names.awaits_listing() {
+            let existing = self.client.list(&self.settings.server, now)?;
+            names.resume(existing.iter().map(String::as_str));
+        }
         let name = names.name(local);
         self.client
             .upload(&self.settings.server, &name, frame.jpeg(), now)?;

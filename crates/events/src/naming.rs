@@ -5,9 +5,12 @@
 //!   in the same second (1–3 frames per second) gets `_1`, `_2`... before `.jpg`, so no
 //!   upload overwrites another.
 //! - Sequence (2): `<base>0001.jpg`, `<base>0002.jpg`... up to the maximum, then `0001`
-//!   again. Numbers have four digits, or five when the maximum has five; the count starts
-//!   at 1 when the daemon starts and whenever the base name or maximum changes. A number
-//!   is used up only by an upload that succeeded: a retry reuses it.
+//!   again. Numbers have four digits, or five when the maximum has five. A number is used
+//!   up only by an upload that succeeded: a retry reuses it. Where the count starts is
+//!   read from the server: before the first upload (after a restart, a power cut, or a
+//!   change of base name or maximum) the directory is listed and the count continues after
+//!   the highest number found, so a rebooted camera does not overwrite its newest pictures.
+//!   An empty directory, or one at the maximum already, starts at 1.
 
 use chrono::{NaiveDateTime, Timelike};
 
@@ -18,14 +21,18 @@ use crate::settings::{FileMode, FileNaming};
 pub struct FileNamer {
     naming: FileNaming,
     next_sequence: u16,
+    /// The sequence still has to be resumed from the server's listing.
+    awaits_listing: bool,
     last_stamp: Option<NaiveDateTime>,
     same_second: u32,
 }
 
 impl FileNamer {
-    /// A namer starting from sequence number 1.
+    /// A namer starting from sequence number 1, or in sequence mode from the listing given
+    /// to [`FileNamer::resume`].
     pub fn new(naming: FileNaming) -> Self {
         FileNamer {
+            awaits_listing: matches!(naming.mode, FileMode::Sequence { .. }),
             naming,
             next_sequence: 1,
             last_stamp: None,
@@ -38,6 +45,43 @@ impl FileNamer {
         if naming != self.naming {
             *self = FileNamer::new(naming);
         }
+    }
+
+    /// Whether the next name depends on the files already in the upload directory: give
+    /// them to [`FileNamer::resume`] first.
+    pub fn awaits_listing(&self) -> bool {
+        self.awaits_listing
+    }
+
+    /// Continues the sequence after the highest number among `existing` file names (as an
+    /// FTP `NLST` returns them, with or without a directory part).
+    pub fn resume<'a>(&mut self, existing: impl IntoIterator<Item = &'a str>) {
+        self.awaits_listing = false;
+        let FileMode::Sequence { max } = self.naming.mode else {
+            return;
+        };
+        let highest = existing
+            .into_iter()
+            .filter_map(|path| self.sequence_number_of(path.rsplit('/').next().unwrap_or(path)))
+            .filter(|&number| number <= max)
+            .max();
+        self.next_sequence = match highest {
+            Some(number) if number < max => number + 1,
+            _ => 1,
+        };
+    }
+
+    /// The number in `file_name` if it is one of this sequence's names.
+    fn sequence_number_of(&self, file_name: &str) -> Option<u16> {
+        let FileMode::Sequence { max } = self.naming.mode else {
+            return None;
+        };
+        let digits = file_name
+            .strip_prefix(self.naming.base.as_str())?
+            .strip_suffix(".jpg")?;
+        let well_formed =
+            digits.len() == sequence_width(max) && digits.bytes().all(|b| b.is_ascii_digit());
+        well_formed.then(|| digits.parse().ok()).flatten()
     }
 
     /// The name for an upload at local time `at`. Call [`FileNamer::commit`] once the
@@ -54,7 +98,7 @@ impl FileNamer {
                 }
             }
             FileMode::Sequence { max } => {
-                let width = if max >= 10_000 { 5 } else { 4 };
+                let width = sequence_width(max);
                 format!("{base}{:0width$}.jpg", self.next_sequence)
             }
         }
@@ -85,6 +129,15 @@ impl FileNamer {
         } else {
             0
         }
+    }
+}
+
+/// Digits of a sequence number: four, or five when the maximum has five.
+fn sequence_width(max: u16) -> usize {
+    if max >= 10_000 {
+        5
+    } else {
+        4
     }
 }
 
@@ -156,19 +209,57 @@ mod tests {
     }
 
     #[test]
-    fn changing_the_naming_restarts_the_count_but_an_equal_one_does_not() {
+    fn a_sequence_continues_after_the_highest_number_on_the_server() {
+        let mut n = namer("img", FileMode::Sequence { max: 50 });
+        assert!(n.awaits_listing());
+        n.resume([
+            "img0007.jpg",
+            "/cams/door/img0012.jpg",
+            "img0031.jpg.part",
+            "img0099.jpg",
+            "img00040.jpg",
+            "img00x1.jpg",
+            "other0040.jpg",
+            "img.jpg",
+        ]);
+        assert!(!n.awaits_listing());
+        assert_eq!(n.name(at(0, 0, 0, 0)), "img0013.jpg");
+    }
+
+    #[test]
+    fn a_sequence_starts_at_one_in_an_empty_or_full_directory() {
+        let mut empty = namer("img", FileMode::Sequence { max: 3 });
+        empty.resume([]);
+        assert_eq!(empty.name(at(0, 0, 0, 0)), "img0001.jpg");
+        let mut full = namer("img", FileMode::Sequence { max: 3 });
+        full.resume(["img0001.jpg", "img0002.jpg", "img0003.jpg"]);
+        assert_eq!(full.name(at(0, 0, 0, 0)), "img0001.jpg");
+    }
+
+    #[test]
+    fn only_the_sequence_mode_reads_the_directory() {
+        assert!(!namer("img", FileMode::Overwrite).awaits_listing());
+        assert!(!namer("img", FileMode::DateTime).awaits_listing());
+    }
+
+    #[test]
+    fn changing_the_naming_rereads_the_directory_but_an_equal_one_does_not() {
         let naming = FileNaming {
             base: "a".into(),
             mode: FileMode::Sequence { max: 10 },
         };
         let mut n = FileNamer::new(naming.clone());
+        n.resume([]);
         use_name(&mut n, at(0, 0, 0, 0));
         n.configure(naming);
+        assert!(!n.awaits_listing());
         assert_eq!(n.name(at(0, 0, 0, 0)), "a0002.jpg");
         n.configure(FileNaming {
             base: "b".into(),
             mode: FileMode::Sequence { max: 10 },
         });
-        assert_eq!(n.name(at(0, 0, 0, 0)), "b0001.jpg");
+        assert!(n.awaits_listing());
+        n.resume(["a0001.jpg", "b0004.jpg"]);
+        assert_eq!(n.name(at(0, 0, 0, 0)), "b0005.jpg");
     }
 }

@@ -189,6 +189,39 @@ fn manual_upload_runs_while_switched_on_with_its_own_names() {
 }
 
 #[test]
+fn a_restarted_camera_continues_the_sequence_found_on_the_server() {
+    let camera = Camera::new();
+    let server = Server::start();
+    let folder = server.root.path().join("seq");
+    std::fs::create_dir(&folder).expect("folder");
+    for earlier in [
+        "cam0001.jpg",
+        "cam0003.jpg",
+        "cam0003.jpg.part",
+        "door0007.jpg",
+    ] {
+        std::fs::write(folder.join(earlier), b"earlier").expect("earlier file");
+    }
+    let upload = UploadConfig {
+        schedule_max_sequence: 9,
+        ..config(server.port, "seq", true, 2)
+    };
+    let clock = ManualClock::new(utc((2024, 6, 3), (12, 0, 0)));
+    for (run, expected) in [(1, "seq/cam0004.jpg"), (2, "seq/cam0005.jpg")] {
+        let events = start(&camera, &clock, &upload, CameraTimeZone::default());
+        delivered(&events, 1);
+        assert!(
+            server.files().iter().any(|f| f == expected),
+            "run {run}: {:?}",
+            server.files()
+        );
+        assert_jpeg(&server.read(expected), 160, 120);
+        drop(events);
+        camera.capture();
+    }
+}
+
+#[test]
 fn a_dead_server_is_retried_with_back_off_until_it_comes_up() {
     let camera = Camera::new();
     let port = free_port();

@@ -1115,7 +1115,7 @@ fn network_table_and_its_limits() {
 #[test]
 fn second_http_port_opens_and_closes_live() {
     let camera = TestCamera::start();
-    let port = common::free_port();
+    let port = ipcam_testkit::free_port();
     let second = SocketAddr::from(([127, 0, 0, 1], port));
     let port_text = port.to_string();
     assert_accepted(

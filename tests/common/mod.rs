@@ -273,14 +273,6 @@ pub fn value_of<'t>(table: &'t [(String, String)], name: &str) -> Option<&'t str
         .map(|(_, v)| v.as_str())
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released for the caller to use).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// One part of `/mjpeg.cgi` as spec 4.1.2 lays it out.
 pub struct MjpegPart {
     /// The value of the `Date:` line: `yyyy-mm-dd hh:mm:ss IO_xxxxxxxx_PT_ppp_ttt`.

@@ -6,10 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::smtp::{Sink, PASSWORD, USER};
-use common::{assert_jpeg, free_port, utc, wait_for, Camera};
+use common::{assert_jpeg, utc, wait_for, Camera};
 use ipcam_api::{CameraTimeZone, EmailConfig};
 use ipcam_events::{EmailSettings, Events, FailureKind, ManualClock, UploadSettings};
+use ipcam_testkit::free_port;
+use ipcam_testkit::smtp::{Sink, PASSWORD, USER};
 use mail_parser::{MessageParser, MimeHeaders};
 
 const LIMIT: Duration = Duration::from_secs(10);

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveTime;
-use common::ftp::{Server, PASSWORD, USER};
-use common::{assert_jpeg, free_port, utc, wait_for, Camera};
+use common::{assert_jpeg, utc, wait_for, Camera};
 use ipcam_api::{CameraTimeZone, EmailConfig, UploadConfig};
 use ipcam_events::{EmailSettings, Events, FailureKind, ManualClock, UploadSettings};
+use ipcam_testkit::free_port;
+use ipcam_testkit::ftp::{Server, PASSWORD, USER};
 
 const LIMIT: Duration = Duration::from_secs(10);
 

@@ -7,11 +7,12 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::ftp::{Server, USER};
-use common::smtp::{self, Sink};
-use common::{free_port, utc, wait_for, Camera};
+use common::{utc, wait_for, Camera};
 use ipcam_api::{CameraTimeZone, EmailConfig, UploadConfig};
 use ipcam_events::{EmailSettings, Events, ManualClock, UploadSettings};
+use ipcam_testkit::free_port;
+use ipcam_testkit::ftp::{Server, USER};
+use ipcam_testkit::smtp::{self, Sink};
 use log::{Level, Log, Metadata, Record};
 
 const FTP_PASSWORD: &str = "ftp-Pa55word";

@@ -26,7 +26,9 @@ use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::protocol::cdp::Fetch::{
     AuthChallengeResponse, AuthChallengeResponseResponse, ContinueWithAuth,
 };
-use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::protocol::cdp::Page::{
+    AddScriptToEvaluateOnNewDocument, CaptureScreenshotFormatOption,
+};
 use headless_chrome::{Browser, LaunchOptions, Tab};
 
 /// How long one step in the browser may take; generous because Chromium shares two cores
@@ -80,6 +82,17 @@ struct Session {
 impl Session {
     /// Opens the camera's page as `user`.
     fn open(camera: &TestCamera, user: &str, password: &str) -> Session {
+        Session::open_with(camera, user, password, None)
+    }
+
+    /// Opens the camera's page as `user`, running `before_load` in every document before
+    /// the page's own scripts (to take features away, as an older browser would lack them).
+    fn open_with(
+        camera: &TestCamera,
+        user: &str,
+        password: &str,
+        before_load: Option<&str>,
+    ) -> Session {
         let turn = one_browser_at_a_time();
         let options = LaunchOptions::default_builder()
             .path(Some(chromium_path()))
@@ -102,6 +115,15 @@ impl Session {
         let requests = Arc::new(Mutex::new(Vec::new()));
         answer_logins(&tab, user, password, &prompts, &requests);
         tab.enable_fetch(None, Some(true)).expect("Fetch domain");
+        if let Some(script) = before_load {
+            tab.call_method(AddScriptToEvaluateOnNewDocument {
+                source: script.to_owned(),
+                world_name: None,
+                include_command_line_api: None,
+                run_immediately: None,
+            })
+            .expect("a script before the page's own");
+        }
         let session = Session {
             tab,
             _browser: browser,
@@ -372,6 +394,48 @@ fn the_live_view_plays() {
             "the page fetched {url} from elsewhere"
         );
     }
+}
+
+#[test]
+fn without_readable_streams_the_live_view_falls_back_to_a_plain_img_and_polls_the_io_state() {
+    let camera = TestCamera::start();
+    add_user(&camera, "viewer", "view0", 0);
+    // What a browser without streaming fetch bodies looks like to the page.
+    let page = Session::open_with(
+        &camera,
+        "viewer",
+        "view0",
+        Some("delete Response.prototype.body;"),
+    );
+    page.until("a decoded frame of the stream", || {
+        page.truth(
+            "document.querySelector('#video').src.endsWith('/mjpeg.cgi') && \
+             document.querySelector('#video').naturalWidth === 640",
+        )
+        .then_some(())
+    });
+    page.until("the first frame counted", || {
+        (page.frames() >= 1).then_some(())
+    });
+    let first_stamp = page.until("the camera time from /iocontrol.cgi", || {
+        page.string("document.querySelector('#stamp').textContent || null")
+    });
+    page.until("the camera time to advance", || {
+        let stamp = page.string("document.querySelector('#stamp').textContent")?;
+        (stamp != first_stamp).then_some(())
+    });
+
+    let set = camera.post("/iocontrol.cgi", ADMIN, "Trigger1=1");
+    assert_eq!(set.status, 204);
+    page.until("the Trigger1 button to show the output on", || {
+        page.truth(
+            "document.querySelector('#io button[data-bit=\"0\"]')\
+             .getAttribute('aria-pressed') === 'true'",
+        )
+        .then_some(())
+    });
+    let requests = page.requests.lock().unwrap().clone();
+    assert!(requests.iter().any(|url| url.ends_with("/iocontrol.cgi")));
 }
 
 #[test]

@@ -14,7 +14,10 @@
 //! use ipcam_capture::{source, Capture, CaptureOptions, ImageSettings, SourceSpec};
 //!
 //! let spec: SourceSpec = "test".parse()?;
-//! let capture = Capture::spawn(source::open(&spec)?, ImageSettings::default(), CaptureOptions::default())?;
+//! // The on-screen display of the test pattern shows the host's local time.
+//! let clock = Box::new(|| chrono::Local::now().naive_local());
+//! let source = source::open(&spec, clock)?;
+//! let capture = Capture::spawn(source, ImageSettings::default(), CaptureOptions::default())?;
 //! if let Some(frame) = capture.latest() {
 //!     println!("frame {} is {} bytes", frame.meta().seq, frame.jpeg().len());
 //! }

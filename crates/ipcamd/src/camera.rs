@@ -148,7 +148,9 @@ impl Pipeline {
             })),
             ..CaptureOptions::default()
         };
-        Capture::spawn(source::open(&self.source)?, settings, options)
+        let clock = self.stamp.clock.clone();
+        let source = source::open(&self.source, Box::new(move || clock.now_local()))?;
+        Capture::spawn(source, settings, options)
     }
 }
 

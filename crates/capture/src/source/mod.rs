@@ -21,7 +21,7 @@ use std::time::SystemTime;
 use crate::{CaptureError, ImageSettings, SpecError};
 
 pub use jpeg::jpeg_dimensions;
-pub use pattern::TestPattern;
+pub use pattern::{OverlayClock, TestPattern};
 pub use replay::Replay;
 
 /// What a source reports about the frame it just wrote.
@@ -95,11 +95,12 @@ impl fmt::Display for SourceSpec {
     }
 }
 
-/// Opens the source a spec names. A missing, unreadable or busy device or path is an
-/// error naming it.
-pub fn open(spec: &SourceSpec) -> Result<Box<dyn FrameSource>, CaptureError> {
+/// Opens the source a spec names; `clock` is the time a source that draws its own
+/// on-screen display (the test pattern) shows. A missing, unreadable or busy device or
+/// path is an error naming it.
+pub fn open(spec: &SourceSpec, clock: OverlayClock) -> Result<Box<dyn FrameSource>, CaptureError> {
     match spec {
-        SourceSpec::TestPattern => Ok(Box::new(TestPattern::new())),
+        SourceSpec::TestPattern => Ok(Box::new(TestPattern::with_clock(clock))),
         SourceSpec::Replay(path) => Ok(Box::new(Replay::open(path)?)),
         SourceSpec::V4l2(path) => open_v4l2(path),
     }
@@ -171,7 +172,10 @@ mod tests {
 
     #[test]
     fn a_missing_replay_path_is_named_in_the_error() {
-        let Err(err) = open(&SourceSpec::Replay("/nonexistent/ipcam-frames".into())) else {
+        let Err(err) = open(
+            &SourceSpec::Replay("/nonexistent/ipcam-frames".into()),
+            pattern::host_clock(),
+        ) else {
             panic!("opened a missing path");
         };
         assert!(matches!(err, CaptureError::Open { .. }), "{err:?}");
@@ -184,7 +188,10 @@ mod tests {
     #[cfg(not(feature = "v4l2"))]
     #[test]
     fn v4l2_without_the_feature_says_how_to_get_it() {
-        let Err(err) = open(&SourceSpec::V4l2("/dev/video0".into())) else {
+        let Err(err) = open(
+            &SourceSpec::V4l2("/dev/video0".into()),
+            pattern::host_clock(),
+        ) else {
             panic!("opened V4L2 without V4L2 support");
         };
         assert!(err.to_string().contains("v4l2"), "{err}");
@@ -193,7 +200,10 @@ mod tests {
     #[cfg(feature = "v4l2")]
     #[test]
     fn a_missing_v4l2_device_is_named_in_the_error() {
-        let Err(err) = open(&SourceSpec::V4l2("/dev/ipcam-no-such-video".into())) else {
+        let Err(err) = open(
+            &SourceSpec::V4l2("/dev/ipcam-no-such-video".into()),
+            pattern::host_clock(),
+        ) else {
             panic!("opened a missing device");
         };
         assert!(

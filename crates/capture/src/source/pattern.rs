@@ -1,9 +1,11 @@
 //! The synthetic test pattern: the camera the daemon streams when it has none.
 //!
 //! Colour bars over a grey ramp (so mirroring and the picture controls visibly change the
-//! picture), a box that moves every frame, and an on-screen display with the capture date
-//! and time and the frame number, so consecutive frames always differ and a viewer can
-//! see latency and dropped frames at a glance.
+//! picture), a box that moves every frame, and an on-screen display with the date and time
+//! and the frame number, so consecutive frames always differ and a viewer can see latency
+//! and dropped frames at a glance. The time comes from an [`OverlayClock`], so the daemon
+//! can show the camera's own time (its time zone and any manually set time), as the
+//! on-screen display of a real camera does, rather than the host's.
 //!
 //! The static background is built once per settings change, in YCbCr with brightness,
 //! contrast, saturation and mirror already applied; each frame copies it into a reused
@@ -13,7 +15,7 @@
 
 use std::time::SystemTime;
 
-use chrono::{DateTime, Datelike, Local, Timelike};
+use chrono::{Datelike, Local, NaiveDateTime, Timelike};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::{FrameInfo, FrameSource};
@@ -22,23 +24,52 @@ use crate::{CaptureError, ImageSettings};
 /// A YCbCr pixel.
 type Ycc = [u8; 3];
 
+/// The local date and time the on-screen display shows, asked once per frame.
+pub type OverlayClock = Box<dyn Fn() -> NaiveDateTime + Send>;
+
+/// The host's local time, for a pattern on its own (benches, tests, tools).
+pub(crate) fn host_clock() -> OverlayClock {
+    Box::new(|| Local::now().naive_local())
+}
+
 /// The synthetic camera.
-#[derive(Debug)]
 pub struct TestPattern {
     settings: ImageSettings,
     background: Vec<u8>,
     picture: Vec<u8>,
     frames: u64,
+    clock: OverlayClock,
 }
 
 impl TestPattern {
-    /// A test pattern with the default settings (changed through [`FrameSource::apply`]).
+    /// A test pattern with the default settings (changed through [`FrameSource::apply`])
+    /// that shows the host's local time.
     pub fn new() -> Self {
+        Self::with_clock(host_clock())
+    }
+
+    /// A test pattern that shows the time `clock` gives.
+    ///
+    /// ```
+    /// use ipcam_capture::source::TestPattern;
+    /// use ipcam_capture::FrameSource;
+    ///
+    /// let noon = chrono::NaiveDate::from_ymd_opt(2024, 6, 3)
+    ///     .and_then(|day| day.and_hms_opt(12, 0, 0))
+    ///     .unwrap();
+    /// let mut pattern = TestPattern::with_clock(Box::new(move || noon));
+    /// let mut jpeg = Vec::new();
+    /// let frame = pattern.next_frame(&mut jpeg)?;
+    /// assert_eq!((frame.width, frame.height), (640, 480));
+    /// # Ok::<(), ipcam_capture::CaptureError>(())
+    /// ```
+    pub fn with_clock(clock: OverlayClock) -> Self {
         let mut pattern = TestPattern {
             settings: ImageSettings::default(),
             background: Vec::new(),
             picture: Vec::new(),
             frames: 0,
+            clock,
         };
         pattern.build_background();
         pattern
@@ -106,10 +137,10 @@ impl TestPattern {
 
     /// Date, time and frame number at the top left, white on black, never mirrored (an
     /// on-screen display is drawn after the sensor's picture, like a real camera's).
-    fn draw_overlay(&mut self, captured_at: SystemTime) {
+    fn draw_overlay(&mut self) {
         let (width, _) = self.size();
         let scale = (width / 200).max(1);
-        let local: DateTime<Local> = captured_at.into();
+        let local = (self.clock)();
         let mut line = [b' '; 19];
         write_number(&mut line[0..4], local.year().unsigned_abs());
         line[4] = b'-';
@@ -141,6 +172,15 @@ impl TestPattern {
             scale,
             &counter,
         );
+    }
+}
+
+impl std::fmt::Debug for TestPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPattern")
+            .field("settings", &self.settings)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,7 +220,7 @@ impl FrameSource for TestPattern {
         self.picture.clear();
         self.picture.extend_from_slice(&self.background);
         self.draw_moving_box();
-        self.draw_overlay(captured_at);
+        self.draw_overlay();
         self.frames += 1;
 
         let resolution = self.settings.resolution;
@@ -369,6 +409,35 @@ mod tests {
             }
         }
         sum.map(|s| s / (w * h) as f32)
+    }
+
+    fn at(hour: u32) -> TestPattern {
+        let time = chrono::NaiveDate::from_ymd_opt(2024, 6, 3)
+            .and_then(|day| day.and_hms_opt(hour, 0, 0))
+            .unwrap();
+        TestPattern::with_clock(Box::new(move || time))
+    }
+
+    #[test]
+    fn the_overlay_shows_the_clocks_time_and_nothing_else_depends_on_it() {
+        let (_, noon) = frame(&mut at(12));
+        let (_, noon_again) = frame(&mut at(12));
+        let (_, one_pm) = frame(&mut at(13));
+        assert_eq!(noon, noon_again, "same clock, same frame");
+        let (width, height, noon) = decode(&noon);
+        let (_, _, one_pm) = decode(&one_pm);
+        let width = usize::from(width);
+        let differing_rows: Vec<usize> = (0..usize::from(height))
+            .filter(|row| {
+                let span = row * width * 3..(row + 1) * width * 3;
+                noon[span.clone()] != one_pm[span]
+            })
+            .collect();
+        assert!(!differing_rows.is_empty(), "the time is drawn");
+        assert!(
+            differing_rows.iter().all(|&row| row < height as usize / 8),
+            "only the overlay at the top changes: rows {differing_rows:?}"
+        );
     }
 
     #[test]

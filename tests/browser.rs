@@ -524,6 +524,26 @@ fn a_setting_round_trips_through_the_cgi_and_survives_a_reload() {
 }
 
 #[test]
+fn the_date_and_time_page_shows_the_cameras_running_clock() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("datetime");
+    let clock = || page.string("document.querySelector('#camera-clock')?.textContent || null");
+    let shown = page.until("the camera time", || clock().filter(|t| t.len() == 19));
+    page.until("the clock to tick", || clock().filter(|t| *t != shown));
+
+    let set = camera.post(
+        "/datetime.cgi",
+        ADMIN,
+        "DateTimeMode=1&Date=2030-01-02&Time=03:04:05",
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    page.until("the camera's new time, not the browser's", || {
+        clock().filter(|t| t.starts_with("2030-01-02 03:0"))
+    });
+}
+
+#[test]
 fn an_invalid_value_shows_the_servers_reason_next_to_the_field() {
     let camera = TestCamera::start();
     let page = Session::open(&camera, "admin", ADMIN_PASSWORD);

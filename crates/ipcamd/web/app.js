@@ -347,14 +347,8 @@ class LiveView {
   }
 
   async pollIo() {
-    const result = await cgiGet('iocontrol.cgi');
-    if (result.status !== 200) return;
-    const values = new Map(
-      result.text
-        .trim()
-        .split('&')
-        .map((pair) => pair.split('=')),
-    );
+    const values = await readIoStatus();
+    if (!values) return;
     const bit = (name) => (values.get(name) === '1' ? '1' : '0');
     this.onState({
       time: values.get('CurrentTime') || '',
@@ -363,6 +357,38 @@ class LiveView {
       tilt: null,
     });
   }
+}
+
+/** The one line of GET /iocontrol.cgi as a Map (Trigger1 … CurrentTime), or null. */
+async function readIoStatus() {
+  const result = await cgiGet('iocontrol.cgi');
+  if (result.status !== 200) return null;
+  return new Map(
+    result.text
+      .trim()
+      .split('&')
+      .map((pair) => pair.split('=')),
+  );
+}
+
+/**
+ * The camera's own clock (its time zone, and its manually set or synchronised time), read
+ * from /iocontrol.cgi once a second while the line is on screen.
+ */
+function cameraClock() {
+  const value = el('output', { id: 'camera-clock' }, '…');
+  const line = el('p', { class: 'camera-clock' }, 'Camera time: ', value);
+  const tick = async () => {
+    if (!line.isConnected) {
+      clearInterval(timer);
+      return;
+    }
+    const values = await readIoStatus();
+    if (values && values.get('CurrentTime')) value.textContent = values.get('CurrentTime');
+  };
+  const timer = setInterval(tick, 1000);
+  queueMicrotask(tick);
+  return line;
 }
 
 // ---------------------------------------------------------------- camera state and controls
@@ -599,7 +625,7 @@ const WEP = { WEPEncryption: ['2', '3'] };
 
 /**
  * One settings page per configuration CGI of chapter 3, in the spec's order. `info` is the
- * read-only query CGI shown above the form; `when` shows a field only for some values of
+ * read-only query CGI shown above the form; `clock` shows the camera's running clock; `when` shows a field only for some values of
  * others. Fields a camera does not return are hidden; names it returns that are not listed
  * here are shown as plain text fields, so extensions need no change of the page.
  */
@@ -617,7 +643,7 @@ const PAGES = [
     note: 'Changing the administrator login makes the browser ask for the new one.',
   },
   {
-    id: 'datetime', title: 'Date and time', path: 'datetime.cgi',
+    id: 'datetime', title: 'Date and time', path: 'datetime.cgi', clock: true,
     fields: [
       choice('DateTimeMode', 'Clock', opts(['0', 'Synchronise with a time server'], ['1', 'Set manually'])),
       when(text('TimeServerIPAddress', 'Time server', 64), { DateTimeMode: ['0'] }),
@@ -1088,6 +1114,7 @@ async function renderSettings(id) {
   const root = el('div', { class: 'page', dataset: { page: page.id } }, el('h2', {}, page.title));
   $('#settings-page').replaceChildren(root);
   if (page.info) root.append(await infoList(page.info));
+  if (page.clock) root.append(cameraClock());
   if (page.render) {
     await page.render(page, root);
   } else {

@@ -98,7 +98,7 @@ impl Notifier {
         self.target.is_some()
     }
 
-    /// `READY=1`: listening and the first frame source is up; `systemctl start` returns.
+    /// `READY=1`: listening, with the first frame captured; `systemctl start` returns.
     pub fn ready(&self) -> Result<(), SystemdError> {
         self.send(b"READY=1")
     }

@@ -52,6 +52,7 @@ fn describe(request: &Request) -> String {
             credentials.user, credentials.password
         );
     }
+    text += &format!("peer={}\r\n", request.peer);
     text
 }
 
@@ -256,13 +257,14 @@ fn an_oversized_head_gets_400_and_others_are_still_served() {
 #[test]
 fn garbage_and_bad_lengths_get_400() {
     let server = TestServer::start(Limits::default());
-    let cases: [&[u8]; 6] = [
+    let cases: [&[u8]; 7] = [
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
         b"GET\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
     ];
     for raw in cases {
         let reply = exchange(server.addr, raw);
@@ -338,6 +340,27 @@ fn an_idle_keep_alive_connection_is_closed() {
 }
 
 #[test]
+fn a_connection_that_never_sends_a_request_is_closed_silently_at_the_request_deadline() {
+    let server = TestServer::start(Limits {
+        request_timeout: Duration::from_millis(300),
+        keepalive_timeout: Duration::from_secs(600),
+        ..Limits::default()
+    });
+    let mut silent = connect(server.addr);
+    silent
+        .set_read_timeout(Some(DEADLINE))
+        .expect("read timeout");
+    let mut received = Vec::new();
+    // Ends at EOF: the server closed without writing anything.
+    silent.read_to_end(&mut received).expect("a clean close");
+    assert!(
+        received.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&received)
+    );
+}
+
+#[test]
 fn shutdown_finishes_a_request_in_flight() {
     let server = TestServer::start(Limits::default());
     let mut stream = connect(server.addr);
@@ -354,6 +377,19 @@ fn shutdown_finishes_a_request_in_flight() {
     assert_eq!(reply.text(), "late but whole\r\n");
     assert_eq!(reply.header("Connection"), Some("close"));
     server.stop().unwrap();
+}
+
+#[test]
+fn an_ipv4_client_of_a_dual_stack_listener_is_seen_as_plain_ipv4() {
+    let server = TestServer::start(Limits::default());
+    let dual_stack = TcpListener::bind("[::]:0").expect("an IPv6 wildcard socket");
+    let port = dual_stack.local_addr().unwrap().port();
+    server.handle.add_listener(dual_stack);
+    let reply = exchange(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        b"GET /who HTTP/1.0\r\n\r\n",
+    );
+    assert!(reply.text().contains("peer=127.0.0.1:"), "{}", reply.text());
 }
 
 #[test]

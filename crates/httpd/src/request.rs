@@ -125,6 +125,7 @@ pub(crate) struct Head {
     pub path: String,
     pub query: String,
     pub content_length: usize,
+    pub content_length_seen: bool,
     pub body_is_form: bool,
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
@@ -163,6 +164,7 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         path,
         query,
         content_length: 0,
+        content_length_seen: false,
         body_is_form: true,
         credentials: None,
         wants_close: version == Version::Http10,
@@ -189,7 +191,12 @@ fn apply_header(
         if length > max_body {
             return Err(BadRequest("request body too large"));
         }
+        // Two different lengths mean a confused client or a smuggling attempt (RFC 9112 6.3).
+        if head.content_length_seen && head.content_length != length {
+            return Err(BadRequest("conflicting Content-Length headers"));
+        }
         head.content_length = length;
+        head.content_length_seen = true;
     } else if name.eq_ignore_ascii_case("transfer-encoding") {
         return Err(BadRequest("chunked request bodies are not supported"));
     } else if name.eq_ignore_ascii_case("connection") {
@@ -376,6 +383,10 @@ mod tests {
         );
         assert!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10).is_err());
         assert!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 10).is_err());
+        let twice = b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(parse_head(twice, 10).unwrap().unwrap().0.content_length, 2);
+        let conflicting = b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n";
+        assert!(parse_head(conflicting, 10).is_err());
         assert!(parse_head(b"PUT / HTTP/1.1\r\n\r\n", 10).is_err());
         assert!(parse_head(b"\x00\x01garbage\r\n\r\n", 10).is_err());
     }

@@ -199,8 +199,10 @@ impl ServerHandle {
 }
 
 const WAKER: Token = Token(usize::MAX);
-/// Listener tokens live far above any connection slot.
-const LISTENER_BASE: usize = 1 << 40;
+/// Listener tokens live in the upper half of the token space, far above any connection
+/// slot (bounded by `max_connections`). Half of `usize` rather than a fixed power of two,
+/// so the split holds on 32-bit targets (armv7 camera SoCs) as on 64-bit ones.
+const LISTENER_BASE: usize = usize::MAX / 2;
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 4096;
 /// Queued output past which a connection stops answering pipelined requests until the
@@ -389,6 +391,9 @@ impl<H: Handler> Server<H> {
     }
 
     fn admit(&mut self, mut socket: TcpStream, peer: SocketAddr) {
+        // An IPv4 client of a dual-stack socket (systemd's `BindIPv6Only=both`) arrives as
+        // `::ffff:a.b.c.d`; handlers and logs see the plain IPv4 address NVRs expect.
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if self.connections.len() >= self.limits.max_connections {
             log::warn!("connection limit reached, refusing {peer}");
             let _ = socket.write(CAP_REACHED);
@@ -630,6 +635,8 @@ struct Connection {
     phase: Phase,
     peer_closed: bool,
     request_started: Option<Instant>,
+    /// Whether a whole request has arrived on this connection yet.
+    served_any: bool,
     last_activity: Instant,
     last_progress: Instant,
 }
@@ -648,6 +655,7 @@ impl Connection {
             phase: Phase::Reading,
             peer_closed: false,
             request_started: None,
+            served_any: false,
             last_activity: now,
             last_progress: now,
         }
@@ -714,6 +722,7 @@ impl Connection {
             self.input.clear();
             self.input_start = 0;
             self.request_started = None;
+            self.served_any = true;
             // Give back the memory of an unusually large request.
             if self.input.capacity() > 2 * READ_CHUNK {
                 self.input.shrink_to(READ_CHUNK);
@@ -901,8 +910,17 @@ impl Connection {
         match &self.phase {
             Phase::Reading if self.output_len > 0 => stalled,
             Phase::Reading => {
+                // Connecting and staying silent is the cheapest slowloris: until a first
+                // request has arrived, idling gets the request deadline, not keep-alive's.
+                // The close is silent, as for an idle keep-alive connection, so a browser's
+                // speculative connection never reads an answer it did not ask for.
+                let idle_limit = if self.served_any {
+                    limits.keepalive_timeout
+                } else {
+                    limits.request_timeout
+                };
                 self.request_started.is_none()
-                    && now.duration_since(self.last_activity) > limits.keepalive_timeout
+                    && now.duration_since(self.last_activity) > idle_limit
             }
             Phase::Waiting(_) => false,
             Phase::Streaming(stream) => (stream.writing || self.output_len > 0) && stalled,

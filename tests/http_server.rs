@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -21,6 +22,7 @@ use ipcam_httpd::{
 struct Echo {
     deferred: mpsc::Sender<Responder>,
     broadcast: Broadcast<Part>,
+    stream_allowed: Arc<AtomicBool>,
 }
 
 impl Handler for Echo {
@@ -33,6 +35,14 @@ impl Handler for Echo {
             }
             "/stream" => {
                 let body = self.broadcast.subscribe(StreamStats::new());
+                Response::stream("text/plain", body).into()
+            }
+            "/permitted-stream" => {
+                let allowed = Arc::clone(&self.stream_allowed);
+                let body = self
+                    .broadcast
+                    .subscribe(StreamStats::new())
+                    .while_allowed(move || allowed.load(Ordering::SeqCst));
                 Response::stream("text/plain", body).into()
             }
             "/fixed" => Response::html("the same for GET and HEAD\r\n").into(),
@@ -72,6 +82,7 @@ struct TestServer {
     thread: Option<JoinHandle<std::io::Result<()>>>,
     deferred: Mutex<mpsc::Receiver<Responder>>,
     broadcast: Broadcast<Part>,
+    stream_allowed: Arc<AtomicBool>,
 }
 
 impl TestServer {
@@ -80,9 +91,11 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (deferred_tx, deferred_rx) = mpsc::channel();
         let broadcast = Broadcast::new();
+        let stream_allowed = Arc::new(AtomicBool::new(true));
         let echo = Echo {
             deferred: deferred_tx,
             broadcast: broadcast.clone(),
+            stream_allowed: Arc::clone(&stream_allowed),
         };
         let (server, handle) = Server::new(limits, echo).unwrap();
         handle.add_listener(listener);
@@ -93,6 +106,7 @@ impl TestServer {
             thread: Some(thread),
             deferred: Mutex::new(deferred_rx),
             broadcast,
+            stream_allowed,
         }
     }
 
@@ -430,6 +444,29 @@ fn read_parts(reader: &mut impl BufRead, count: usize) -> Vec<u32> {
         reader.read_exact(&mut payload).unwrap();
     }
     labels
+}
+
+#[test]
+fn a_stream_whose_permit_is_withdrawn_ends_after_a_whole_part() {
+    let server = TestServer::start(Limits::default());
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET /permitted-stream HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    assert_eq!(read_reply(&mut reader, true).status, 200);
+    server.broadcast.publish(part(1));
+    assert_eq!(read_parts(&mut reader, 1), [1]);
+
+    server.stream_allowed.store(false, Ordering::SeqCst);
+    server.broadcast.publish(part(2));
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).expect("a clean close");
+    assert!(
+        rest.is_empty(),
+        "no part after the permit ended: {} bytes",
+        rest.len()
+    );
 }
 
 #[test]

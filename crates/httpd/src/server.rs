@@ -960,6 +960,12 @@ fn write_stream(
     let mut progressed = false;
     loop {
         if !stream.writing {
+            if !stream.body.allowed() {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "the stream's viewer is no longer allowed",
+                ));
+            }
             if !stream.body.source.advance() {
                 return Ok(progressed);
             }

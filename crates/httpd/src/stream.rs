@@ -139,6 +139,7 @@ impl<C: Chunk> Broadcast<C> {
                 current: None,
             }),
             stats,
+            permit: None,
         }
     }
 }
@@ -200,10 +201,31 @@ impl<C: Chunk> Source for Subscription<C> {
     }
 }
 
+/// Asked before each chunk whether the stream may go on; `false` ends it (see
+/// [`StreamBody::while_allowed`]).
+pub type Permit = Box<dyn Fn() -> bool + Send>;
+
 /// The body of a streaming response: a subscription plus the figures the server keeps for it.
 pub struct StreamBody {
     pub(crate) source: Box<dyn Source>,
     pub(crate) stats: Arc<StreamStats>,
+    pub(crate) permit: Option<Permit>,
+}
+
+impl StreamBody {
+    /// Ends the stream, between two chunks, once `permit` answers `false`: e.g. when the
+    /// viewer's login is deleted or access control is switched on. The check runs on the
+    /// event loop before every chunk, so it must be cheap in the common case (an atomic
+    /// load), doing real work only when something changed.
+    pub fn while_allowed(mut self, permit: impl Fn() -> bool + Send + 'static) -> Self {
+        self.permit = Some(Box::new(permit));
+        self
+    }
+
+    /// Whether the stream may send its next chunk.
+    pub(crate) fn allowed(&self) -> bool {
+        self.permit.as_ref().is_none_or(|permit| permit())
+    }
 }
 
 #[cfg(test)]

@@ -128,6 +128,36 @@ fn a_viewer_that_never_reads_does_not_hold_back_another() {
 }
 
 #[test]
+fn many_stalled_viewers_each_holding_a_different_frame_do_not_freeze_the_others() {
+    // More stalled viewers than a small frame pool has slots, each opened one frame after
+    // the last so that each ends up pinning a different frame until the stall timeout.
+    let camera = TestCamera::start_with(|config| config.server.stall_timeout_secs = 600);
+    let mut viewer = MjpegStream::open(camera.addr, ADMIN);
+    let stalled: Vec<TcpStream> = (0..24)
+        .map(|_| {
+            let mut stream = connect(camera.addr);
+            stream
+                .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
+                .unwrap();
+            viewer.next_part();
+            stream
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for _ in 0..90 {
+        seen.insert(viewer.next_part().jpeg);
+    }
+    assert_eq!(seen.len(), 90, "the reading viewer kept getting new frames");
+    let viewers = camera.get("/activeuser.cgi", ADMIN);
+    assert_eq!(
+        viewers.text().matches("UserIPAddress").count(),
+        stalled.len() + 1,
+        "while the stalled viewers were all still connected"
+    );
+    drop(stalled);
+}
+
+#[test]
 fn the_replay_source_serves_the_very_bytes_of_its_files() {
     let recorder = TestCamera::start();
     let mut originals = Vec::new();

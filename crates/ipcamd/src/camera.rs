@@ -129,6 +129,8 @@ impl PartStamp {
 pub(crate) struct Pipeline {
     pub(crate) source: SourceSpec,
     pub(crate) auto_fps: u32,
+    /// Cap of the frame pool: see [`frame_pool_cap`].
+    pub(crate) max_slots: usize,
     pub(crate) stamp: PartStamp,
     pub(crate) frames: Broadcast<MjpegPart>,
 }
@@ -140,6 +142,7 @@ impl Pipeline {
         let frames = self.frames.clone();
         let options = CaptureOptions {
             auto_fps: self.auto_fps,
+            max_slots: self.max_slots,
             header_writer: Some(Box::new(move |_meta: &FrameMeta, jpeg_len, out| {
                 stamp.write_header(jpeg_len, out)
             })),
@@ -152,6 +155,19 @@ impl Pipeline {
         let source = source::open(&self.source, Box::new(move || clock.now_local()))?;
         Capture::spawn(source, settings, options)
     }
+}
+
+/// Frames pinned outside HTTP connections: the newest, the one being written, and one
+/// each for the FTP and e-mail workers, plus a margin.
+const SLOTS_BEYOND_CONNECTIONS: usize = 8;
+
+/// The frame pool's cap for a server of `max_connections`. Every connection pins at most
+/// one frame (a stream client the frame it is writing, a snapshot its body), so with a
+/// slot per connection no number of stalled or slow clients can use up the pool and stop
+/// new frames for everyone else. Slots are allocated only when needed: the cap costs
+/// memory only while that many clients really hold different frames.
+pub(crate) fn frame_pool_cap(max_connections: usize) -> usize {
+    max_connections + SLOTS_BEYOND_CONNECTIONS
 }
 
 /// The capture settings of a validated `/image.cgi` table.

@@ -142,6 +142,7 @@ impl Daemon {
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
+            max_slots: camera::frame_pool_cap(config.server.max_connections),
             stamp: PartStamp {
                 clock: service.clock(),
                 io: Arc::clone(&io),

@@ -31,6 +31,12 @@
 //!   requires a server (and a receiver).
 //! - **Login names** (`AdminID`, `UserName`) must be non-empty, without `:` (the Basic
 //!   authentication separator), and unique across the administrator and the users.
+//! - **Passwords** (`AdminPassword`, `UserPassword`) must be non-empty: the spec sets
+//!   only a maximum, but a login without a password is no login (viewing without one is
+//!   `AccessControlEnable=1`). A state file of an earlier build with an empty password
+//!   still loads; the next change of that table must set one.
+//! - **E-mail addresses** must be ones the mailer takes (see [`mail`]); several
+//!   receivers are separated by `,` or `;`.
 //! - **Secrets**: error messages never repeat a value, so passwords never reach a
 //!   response body or a log line.
 //!
@@ -61,6 +67,7 @@
 
 mod auth;
 mod error;
+pub mod mail;
 pub mod password;
 pub mod platform;
 mod ratelimit;

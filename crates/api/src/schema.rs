@@ -102,6 +102,14 @@ pub trait Section: Clone + 'static {
     fn check(&self) -> Result<(), ApiError> {
         Ok(())
     }
+
+    /// Rules a client's change must meet on top of [`Section::check`] that a state file
+    /// written by an earlier build may break without being corrupt (an empty password,
+    /// an address the mailer refuses). The state file is not held to them: refusing it
+    /// would throw away every setting for one value the owner can correct.
+    fn check_request(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 /// A Rust field type that holds a [`Value`].

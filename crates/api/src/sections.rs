@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use chrono::NaiveTime;
 
 use crate::error::ApiError;
+use crate::mail;
 use crate::schema::{section, Kind, Section};
 
 const BIT: &[i64] = &[0, 1];
@@ -37,6 +38,10 @@ impl Section for SystemConfig {
     fn check(&self) -> Result<(), ApiError> {
         check_login_name("AdminID", &self.admin_id)
     }
+
+    fn check_request(&self) -> Result<(), ApiError> {
+        check_password("AdminPassword", &self.admin_password)
+    }
 }
 
 /// A name someone logs in with: not empty, and without `:` which Basic authentication
@@ -47,6 +52,18 @@ pub(crate) fn check_login_name(param: &'static str, name: &str) -> Result<(), Ap
     }
     if name.contains(':') {
         return Err(ApiError::invalid(param, "must not contain ':'"));
+    }
+    Ok(())
+}
+
+/// A password someone logs in with must not be empty. The spec gives `AdminPassword` and
+/// `UserPassword` only a maximum length, but a login that needs no password is no login:
+/// a camera owner who wants viewers without one turns access control off
+/// (`AccessControlEnable=1`) instead. Start-up (`--admin-password`) refuses an empty
+/// administrator password for the same reason.
+pub(crate) fn check_password(param: &'static str, password: &str) -> Result<(), ApiError> {
+    if password.is_empty() {
+        return Err(ApiError::invalid(param, "must not be empty"));
     }
     Ok(())
 }
@@ -117,6 +134,10 @@ impl Section for UserRecord {
 
     fn check(&self) -> Result<(), ApiError> {
         check_login_name("UserName", &self.name)
+    }
+
+    fn check_request(&self) -> Result<(), ApiError> {
+        check_password("UserPassword", &self.password)
     }
 }
 
@@ -529,16 +550,6 @@ impl Section for EmailConfig {
     const PARAMS: &'static [crate::schema::Param<Self>] = Self::PARAM_TABLE;
 
     fn check(&self) -> Result<(), ApiError> {
-        for (name, address) in [
-            ("EmailSenderAddress", &self.sender),
-            ("EmailReceiverAddress", &self.receiver),
-        ] {
-            if !address.is_empty()
-                && (!address.contains('@') || address.contains(char::is_whitespace))
-            {
-                return Err(ApiError::invalid(name, "must be an e-mail address"));
-            }
-        }
         if self.schedule_enable == 1 || self.manual_enable == 1 {
             if self.smtp_server.is_empty() {
                 return Err(ApiError::invalid(
@@ -546,7 +557,7 @@ impl Section for EmailConfig {
                     "required when e-mail is enabled",
                 ));
             }
-            if self.receiver.is_empty() {
+            if mail::addresses(&self.receiver).next().is_none() {
                 return Err(ApiError::invalid(
                     "EmailReceiverAddress",
                     "required when e-mail is enabled",
@@ -559,5 +570,26 @@ impl Section for EmailConfig {
             self.schedule_stop,
             "EmailScheduleTimeStop",
         )
+    }
+
+    /// The addresses must be ones the mailer takes ([`mail`]): an address it refuses
+    /// would make the whole e-mail table unusable to the events workers.
+    fn check_request(&self) -> Result<(), ApiError> {
+        let sender = self.sender.trim();
+        if !sender.is_empty() {
+            mail::check_address(sender)
+                .map_err(|e| ApiError::invalid("EmailSenderAddress", e.to_string()))?;
+        }
+        let receivers: Vec<&str> = mail::addresses(&self.receiver).collect();
+        for (n, address) in receivers.iter().enumerate() {
+            mail::check_address(address).map_err(|e| {
+                let reason = match receivers.len() {
+                    1 => e.to_string(),
+                    _ => format!("address {} of {}: {e}", n + 1, receivers.len()),
+                };
+                ApiError::invalid("EmailReceiverAddress", reason)
+            })?;
+        }
+        Ok(())
     }
 }

@@ -331,6 +331,7 @@ impl ConfigService {
             return Err(ApiError::unknown(resource.path(), name));
         }
         section.check()?;
+        section.check_request()?;
         Ok(next)
     }
 
@@ -494,8 +495,10 @@ impl ConfigService {
                     return Err(ApiError::invalid("UserName", "is required"));
                 }
                 record.check()?;
-                next.users.push(record);
+                next.users.push(record.clone());
                 state::validate_users(&next.users, &next.system.admin_id)?;
+                // After the name's rules, so that a taken name is reported as such.
+                record.check_request()?;
             }
             (false, true) => {
                 let before = next.users.len();

@@ -1208,11 +1208,15 @@ fn users_are_added_listed_and_deleted() {
     accepted(
         &mut s,
         Resource::UserList,
-        &[("UserName", "bob"), ("UserAdd", "Yes")],
+        &[
+            ("UserName", "bob"),
+            ("UserPassword", "pw2"),
+            ("UserAdd", "Yes"),
+        ],
     );
     assert_eq!(
         get(&mut s, Resource::UserList),
-        "UserName=ann\r\nUserPassword=pw\r\nUserPrivilege=1\r\nUserName=bob\r\nUserPassword=\r\nUserPrivilege=0\r\n"
+        "UserName=ann\r\nUserPassword=pw\r\nUserPrivilege=1\r\nUserName=bob\r\nUserPassword=pw2\r\nUserPrivilege=0\r\n"
     );
     rejected(
         &mut s,
@@ -1293,7 +1297,7 @@ fn users_are_added_listed_and_deleted() {
     );
     assert_eq!(
         reply.body,
-        "UserName=bob\r\nUserPassword=\r\nUserPrivilege=0\r\n"
+        "UserName=bob\r\nUserPassword=pw2\r\nUserPrivilege=0\r\n"
     );
     assert!(reply.effects.access_changed);
 }
@@ -1305,13 +1309,21 @@ fn at_most_20_users() {
         accepted(
             &mut s,
             Resource::UserList,
-            &[("UserName", &format!("user{i}")), ("UserAdd", "Yes")],
+            &[
+                ("UserName", &format!("user{i}")),
+                ("UserPassword", "pw"),
+                ("UserAdd", "Yes"),
+            ],
         );
     }
     rejected(
         &mut s,
         Resource::UserList,
-        &[("UserName", "user20"), ("UserAdd", "Yes")],
+        &[
+            ("UserName", "user20"),
+            ("UserPassword", "pw"),
+            ("UserAdd", "Yes"),
+        ],
         "UserName",
     );
     assert_eq!(table(&get(&mut s, Resource::UserList)).len(), 60);
@@ -1342,7 +1354,11 @@ fn factory_reset_restores_everything_but_the_shipped_admin_password() {
     accepted(
         &mut s,
         Resource::UserList,
-        &[("UserName", "ann"), ("UserAdd", "Yes")],
+        &[
+            ("UserName", "ann"),
+            ("UserPassword", "pw"),
+            ("UserAdd", "Yes"),
+        ],
     );
     accepted(&mut s, Resource::Image, &[("VideoResolution", "0")]);
     accepted(&mut s, Resource::Network, &[("SecondHTTPPortEnable", "3")]);
@@ -1473,4 +1489,128 @@ fn error_messages_never_repeat_the_value() {
     )
     .expect_err("too long");
     assert!(!err.to_string().contains("supersecret"), "{err}");
+}
+
+#[test]
+fn passwords_must_not_be_empty() {
+    let (_dir, mut s) = service();
+    rejected(
+        &mut s,
+        Resource::System,
+        &[("AdminPassword", "")],
+        "AdminPassword",
+    );
+    rejected(
+        &mut s,
+        Resource::UserList,
+        &[("UserName", "ann"), ("UserAdd", "Yes")],
+        "UserPassword",
+    );
+    rejected(
+        &mut s,
+        Resource::UserList,
+        &[
+            ("UserName", "ann"),
+            ("UserPassword", ""),
+            ("UserAdd", "Yes"),
+        ],
+        "UserPassword",
+    );
+    accepted(&mut s, Resource::System, &[("AdminPassword", "x")]);
+}
+
+#[test]
+fn a_state_file_with_an_empty_password_or_a_bad_address_still_loads() {
+    // Earlier builds accepted both; throwing the whole state away for them would cost
+    // the owner every setting.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut legacy = State::factory("");
+    legacy.users.push(UserRecord {
+        name: "ann".into(),
+        ..UserRecord::default()
+    });
+    legacy.email.receiver = "me@example.com;typo".into();
+    StateStore::new(dir.path())
+        .and_then(|store| store.save(&legacy))
+        .expect("save");
+    let (mut s, report) = ConfigService::open(
+        dir.path(),
+        Box::new(SimPlatform::new()),
+        InitialAdmin::Random,
+    )
+    .expect("open");
+    assert_eq!(report.source, LoadSource::Primary);
+    assert_eq!(s.state(), &legacy);
+    // The next change of those tables must mend them.
+    rejected(
+        &mut s,
+        Resource::System,
+        &[("LEDControl", "1")],
+        "AdminPassword",
+    );
+    rejected(
+        &mut s,
+        Resource::Email,
+        &[("EmailSMTPPortNumber", "587")],
+        "EmailReceiverAddress",
+    );
+    accepted(
+        &mut s,
+        Resource::Email,
+        &[("EmailReceiverAddress", "me@example.com")],
+    );
+}
+
+#[test]
+fn email_addresses_are_ones_the_mailer_takes() {
+    let (_dir, mut s) = service();
+    for (name, bad, reason) in [
+        ("EmailReceiverAddress", "owner@", "invalid domain after @"),
+        ("EmailReceiverAddress", "typo", "not an e-mail address"),
+        (
+            "EmailReceiverAddress",
+            "me@example.com;typo",
+            "address 2 of 2: is not an e-mail address",
+        ),
+        (
+            "EmailReceiverAddress",
+            "a..b@example.com",
+            "invalid name before @",
+        ),
+        (
+            "EmailSenderAddress",
+            "cam@example.com,",
+            "invalid domain after @",
+        ),
+        (
+            "EmailSenderAddress",
+            "Cam<cam@example.com>",
+            "invalid name before @",
+        ),
+    ] {
+        rejected(&mut s, Resource::Email, &[(name, bad)], name);
+        let message = set(&mut s, Resource::Email, &[(name, bad)])
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains(reason), "{bad:?}: {message}");
+    }
+    let reply = accepted(
+        &mut s,
+        Resource::Email,
+        &[
+            ("EmailSenderAddress", "cam@[192.0.2.1]"),
+            ("EmailReceiverAddress", "a@example.com; b@example.org,"),
+        ],
+    );
+    assert!(reply.effects.email_changed);
+    rejected(
+        &mut s,
+        Resource::Email,
+        &[
+            ("EmailSMTPServerAddress", "smtp.example.com"),
+            ("EmailReceiverAddress", " ; "),
+            ("EmailManualEnable", "1"),
+        ],
+        "EmailReceiverAddress",
+    );
 }

@@ -94,7 +94,8 @@ impl State {
     }
 
     /// Checks every value against the schema and every cross-field rule, as if each
-    /// section had been sent by a client; a state file that fails is not loaded.
+    /// section had been sent by a client, except [`Section::check_request`] (rules added
+    /// after earlier builds wrote state files); a state file that fails is not loaded.
     pub fn validate(&self) -> Result<(), ApiError> {
         if self.version != STATE_VERSION {
             return Err(ApiError::invalid(

@@ -82,6 +82,11 @@ pub struct Request {
     pub peer: SocketAddr,
     /// The `If-None-Match` header, for handlers that serve cacheable content.
     pub if_none_match: Option<String>,
+    /// A browser says a page of another origin made this request (`Sec-Fetch-Site` other
+    /// than `same-origin`/`none`, or else an `Origin` that is not this `Host`): something a
+    /// logged-in user did not necessarily mean to do, which a handler should refuse
+    /// wherever the request would change anything. Never set for non-browser clients.
+    pub foreign_origin: bool,
     pub(crate) deferral: Deferral,
 }
 
@@ -130,6 +135,35 @@ pub(crate) struct Head {
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
     pub if_none_match: Option<String>,
+    pub sec_fetch_site: Option<String>,
+    pub origin: Option<String>,
+    pub host: Option<String>,
+}
+
+impl Head {
+    /// See `is_foreign_origin`.
+    pub fn foreign_origin(&self) -> bool {
+        is_foreign_origin(
+            self.sec_fetch_site.as_deref(),
+            self.origin.as_deref(),
+            self.host.as_deref(),
+        )
+    }
+}
+
+/// Whether a browser says that a page of another origin made the request: by
+/// `Sec-Fetch-Site` (every current browser sends it) anything but `same-origin` or `none`
+/// (typed or bookmarked); without it, an `Origin` (older browsers send it with POSTs) whose
+/// host and port are not the request's `Host`. Clients other than browsers (NVRs, curl)
+/// send neither and are never foreign.
+fn is_foreign_origin(fetch_site: Option<&str>, origin: Option<&str>, host: Option<&str>) -> bool {
+    if let Some(site) = fetch_site {
+        return !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
+    }
+    origin.is_some_and(|origin| {
+        let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        host.is_none_or(|host| !authority.eq_ignore_ascii_case(host))
+    })
 }
 
 /// Most headers a request may carry; more is an attack or a broken client.
@@ -169,6 +203,9 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         credentials: None,
         wants_close: version == Version::Http10,
         if_none_match: None,
+        sec_fetch_site: None,
+        origin: None,
+        host: None,
     };
     for header in parsed.headers.iter() {
         apply_header(&mut head, header.name, header.value, max_body)?;
@@ -212,6 +249,12 @@ fn apply_header(
         head.credentials = parse_basic(value)?;
     } else if name.eq_ignore_ascii_case("if-none-match") {
         head.if_none_match = text().ok().map(str::to_owned);
+    } else if name.eq_ignore_ascii_case("sec-fetch-site") {
+        head.sec_fetch_site = text().ok().map(str::to_owned);
+    } else if name.eq_ignore_ascii_case("origin") {
+        head.origin = text().ok().map(str::to_owned);
+    } else if name.eq_ignore_ascii_case("host") {
+        head.host = text().ok().map(str::to_owned);
     }
     Ok(())
 }
@@ -367,6 +410,29 @@ mod tests {
         assert_eq!(parse_basic(b"Digest abc").unwrap(), None);
         assert!(parse_basic(b"Basic !!!").is_err());
         assert!(!format!("{creds:?}").contains("a:b"));
+    }
+
+    #[test]
+    fn only_browsers_naming_another_origin_are_foreign() {
+        let host = Some("192.0.2.7:8080");
+        for (site, origin, foreign) in [
+            (None, None, false),
+            (Some("same-origin"), None, false),
+            (Some("none"), None, false),
+            (Some("cross-site"), None, true),
+            (Some("same-site"), None, true),
+            (Some("same-origin"), Some("http://evil.example"), false),
+            (None, Some("http://192.0.2.7:8080"), false),
+            (None, Some("http://192.0.2.7"), true),
+            (None, Some("http://evil.example"), true),
+            (None, Some("null"), true),
+        ] {
+            assert_eq!(
+                is_foreign_origin(site, origin, host),
+                foreign,
+                "{site:?} {origin:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The Linux platform: real facts of a configured network interface.
 //!
 //! MAC, carrier, speed and duplex come from sysfs (`/sys/class/net/<if>/...`), the IPv4
-//! address and netmask from `getifaddrs`, the default gateway from `/proc/net/route` and
-//! the DNS servers from `/etc/resolv.conf`; the clock is the system clock. The file
+//! address and netmask from `getifaddrs`, the default gateway from `/proc/self/net/route`
+//! and the DNS servers from `/etc/resolv.conf`; the clock is the system clock. The file
 //! locations are fields so that tests can point them at a fake tree. Changing the system
 //! (addresses, wireless, NTP, the clock) is not implemented yet and answers
 //! [`PlatformError::Unsupported`].
@@ -17,6 +17,17 @@ use super::{EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, Wi
 use crate::sections::{DateTimeConfig, NetworkConfig, WirelessConfig};
 use crate::timezone::CameraClock;
 
+/// The IPv4 routing table of this process's network namespace.
+///
+/// Not `/proc/net/route`: the shipped unit mounts `/proc` with `ProcSubset=pid` (procfs
+/// `subset=pid`), which hides every top-level entry not related to tasks, and the
+/// `/proc/net` symlink is one of them, so reading it fails with ENOENT. The process's own
+/// `/proc/self/net/` is a task entry, stays visible and holds the same tables (`/proc/net`
+/// is only a symlink to it). See the kernel's Documentation/filesystems/proc.rst
+/// ("subset=pid") and systemd.exec(5) (`ProcSubset=`); checked on Linux 6.18 with
+/// `mount -t proc -o subset=pid`: `net/route` is absent, `self/net/route` readable.
+pub const ROUTE_TABLE: &str = "/proc/self/net/route";
+
 /// Reads the facts of one wired and, optionally, one wireless interface.
 #[derive(Debug, Clone)]
 pub struct LinuxPlatform {
@@ -26,7 +37,7 @@ pub struct LinuxPlatform {
     pub wireless_interface: Option<String>,
     /// Root of `class/net` (normally `/sys/class/net`).
     pub sys_class_net: PathBuf,
-    /// The routing table (normally `/proc/net/route`).
+    /// The routing table (normally [`ROUTE_TABLE`]).
     pub proc_net_route: PathBuf,
     /// The resolver configuration (normally `/etc/resolv.conf`).
     pub resolv_conf: PathBuf,
@@ -40,7 +51,7 @@ impl LinuxPlatform {
             interface: interface.into(),
             wireless_interface,
             sys_class_net: PathBuf::from("/sys/class/net"),
-            proc_net_route: PathBuf::from("/proc/net/route"),
+            proc_net_route: PathBuf::from(ROUTE_TABLE),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             clock: CameraClock::new(),
         }
@@ -110,7 +121,7 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
-/// The gateway of the default route of `interface` in `/proc/net/route` format
+/// The gateway of the default route of `interface` in the `/proc/self/net/route` format
 /// (addresses are little-endian hex).
 fn default_gateway(route_table: &str, interface: &str) -> Option<Ipv4Addr> {
     route_table.lines().skip(1).find_map(|line| {
@@ -252,6 +263,12 @@ mod tests {
         assert_eq!(info.gateway, Ipv4Addr::new(192, 168, 0, 1));
         assert_eq!(info.dns1, Ipv4Addr::new(192, 168, 0, 1));
         assert_eq!(info.dns2, Ipv4Addr::new(8, 8, 8, 8));
+    }
+
+    #[test]
+    fn the_route_table_of_this_process_is_readable() {
+        let table = read(Path::new(ROUTE_TABLE)).expect("the routing table");
+        assert!(table.starts_with("Iface\tDestination\tGateway"), "{table}");
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub struct StartOptions {
     /// The service manager's notifier and the watchdog interval it asked for, if any.
     pub watchdog: Option<(Arc<Notifier>, Watchdog)>,
     /// The administrator password for a first start (empty state); `None` draws a random
-    /// one and prints it once on stdout.
+    /// one and writes it to `initial-admin-password` in the state directory.
     pub admin_password: Option<String>,
 }
 
@@ -183,6 +183,7 @@ impl Daemon {
             ptz: ptz.handle(),
             events: events.handle(),
             model: config.platform.model.clone(),
+            state_dir: config.state_dir.clone(),
         };
         let config_thread = config_worker::spawn(service, plant, job_inbox)
             .map_err(io_error("cannot spawn the configuration thread"))?;
@@ -285,7 +286,7 @@ fn open_state(
         _ => log::info!("state loaded from {}", config.state_dir.display()),
     }
     if let Some(password) = &report.generated_admin_password {
-        announce_admin_password(&service.state().system.admin_id, password);
+        announce_admin_password(&config.state_dir, &service.state().system.admin_id, password);
     }
     Ok(service)
 }

@@ -1,5 +1,6 @@
 //! `ipcamd`: the command line, the process environment and signals; the rest is the library.
 
+use std::env;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,10 +33,11 @@ struct Cli {
     /// Frame source: test, replay:PATH or v4l2:/dev/videoN. Overrides capture.source.
     #[arg(long, value_name = "SPEC")]
     source: Option<String>,
-    /// Admin password on first start (empty state); else a random one is printed once.
+    /// Admin password on first start (empty state); else a random one is written to
+    /// initial-admin-password in the state directory.
     #[arg(long, env = "IPCAMD_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
-    /// Log level: error, warn, info, debug or trace. Overrides log_level.
+    /// Log level: error, warn, info, debug or trace. Overrides log_level and RUST_LOG.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
 }
@@ -43,12 +45,14 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = load_config(&cli)?;
-    env_logger::Builder::new()
-        .parse_filters(&config.log_level)
-        // suppaftp logs the FTP password at trace level; never let a secret reach the log.
-        .filter_module("suppaftp", log::LevelFilter::Debug)
-        .target(env_logger::Target::Stderr)
-        .init();
+    let rust_log = env::var("RUST_LOG").ok();
+    let logger = SecretSafeLogger::new(
+        &config.log_level,
+        rust_log.as_deref(),
+        cli.log_level.as_deref(),
+    );
+    log::set_max_level(logger.0.filter());
+    log::set_logger(Box::leak(Box::new(logger))).context("a logger is already installed")?;
 
     // Read systemd's variables before any thread starts: clearing them is not thread-safe.
     let notifier = Arc::new(Notifier::from_env().context("NOTIFY_SOCKET")?);
@@ -85,6 +89,10 @@ fn main() -> anyhow::Result<()> {
         log::info!("listening on http://{addr}/");
     }
     notifier.ready().context("cannot notify systemd")?;
+    let status = serving_status(daemon.local_addrs(), &config.capture.source);
+    if let Err(err) = notifier.status(&status) {
+        log::warn!("cannot send the status line to systemd: {err}");
+    }
 
     let signal = stop_signals.wait().context("sigwait")?;
     log::info!("{signal} received, stopping");
@@ -107,10 +115,57 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(source) = &cli.source {
         config.capture.source = source.clone();
     }
-    if let Some(level) = &cli.log_level {
-        config.log_level = level.clone();
-    }
     Ok(config)
+}
+
+/// The `STATUS=` line `systemctl status` shows once the camera serves.
+fn serving_status(addrs: &[SocketAddr], source: &str) -> String {
+    let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    format!("serving on {}, source {source}", addrs.join(" "))
+}
+
+/// env_logger on stderr (journald picks it up), filtered by the config file's `log_level`,
+/// then `RUST_LOG`, then `--log-level`: each overrides the directives of the one before.
+///
+/// suppaftp logs the FTP password at trace level, so its trace records are dropped here,
+/// after every filter: no directive, however specific its module path
+/// (`suppaftp::sync=trace`), can let that secret reach the log.
+struct SecretSafeLogger(env_logger::Logger);
+
+impl SecretSafeLogger {
+    fn new(config_level: &str, rust_log: Option<&str>, cli_level: Option<&str>) -> Self {
+        let mut builder = env_logger::Builder::new();
+        builder.parse_filters(config_level);
+        for filters in [rust_log, cli_level].into_iter().flatten() {
+            builder.parse_filters(filters);
+        }
+        SecretSafeLogger(builder.target(env_logger::Target::Stderr).build())
+    }
+}
+
+impl log::Log for SecretSafeLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        !carries_secrets(metadata) && self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !carries_secrets(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
+/// Whether a record may contain a password: suppaftp's trace output.
+fn carries_secrets(metadata: &log::Metadata<'_>) -> bool {
+    let target = metadata.target();
+    let from_suppaftp = target
+        .strip_prefix("suppaftp")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
+    from_suppaftp && metadata.level() > log::Level::Debug
 }
 
 fn bind_all(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
@@ -125,4 +180,77 @@ fn stop_signals() -> SigSet {
     set.add(Signal::SIGINT);
     set.add(Signal::SIGTERM);
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use log::{Level, Log as _, Metadata};
+
+    fn enabled(logger: &SecretSafeLogger, level: Level, target: &str) -> bool {
+        logger.enabled(&Metadata::builder().level(level).target(target).build())
+    }
+
+    #[test]
+    fn the_config_level_applies_without_rust_log() {
+        let logger = SecretSafeLogger::new("warn", None, None);
+        assert!(enabled(&logger, Level::Warn, "ipcamd"));
+        assert!(!enabled(&logger, Level::Info, "ipcamd"));
+    }
+
+    #[test]
+    fn rust_log_overrides_the_config_level() {
+        let logger = SecretSafeLogger::new("warn", Some("debug"), None);
+        assert!(enabled(&logger, Level::Debug, "ipcamd"));
+        let logger = SecretSafeLogger::new("info", Some("error,ipcam_httpd=trace"), None);
+        assert!(!enabled(&logger, Level::Warn, "ipcamd"));
+        assert!(enabled(&logger, Level::Trace, "ipcam_httpd::server"));
+    }
+
+    #[test]
+    fn the_command_line_overrides_rust_log() {
+        let logger = SecretSafeLogger::new("info", Some("trace"), Some("warn"));
+        assert!(!enabled(&logger, Level::Info, "ipcamd"));
+        assert!(enabled(&logger, Level::Warn, "ipcamd"));
+    }
+
+    #[test]
+    fn no_filter_lets_suppaftp_trace_through() {
+        for rust_log in [
+            "trace",
+            "suppaftp=trace",
+            "suppaftp::sync=trace",
+            "info,suppaftp::sync::data_stream=trace",
+        ] {
+            let logger = SecretSafeLogger::new("trace", Some(rust_log), Some(rust_log));
+            for target in ["suppaftp", "suppaftp::sync", "suppaftp::sync::data_stream"] {
+                assert!(
+                    !enabled(&logger, Level::Trace, target),
+                    "RUST_LOG={rust_log}, {target}"
+                );
+            }
+        }
+        let logger = SecretSafeLogger::new("info", Some("suppaftp=trace"), None);
+        assert!(
+            enabled(&logger, Level::Debug, "suppaftp::sync"),
+            "only trace is cut"
+        );
+        let logger = SecretSafeLogger::new("trace", None, None);
+        assert!(
+            enabled(&logger, Level::Trace, "suppaftpx"),
+            "another crate is not cut"
+        );
+    }
+
+    #[test]
+    fn the_status_line_names_every_address_and_the_source() {
+        let addrs = [
+            "127.0.0.1:8080".parse().unwrap(),
+            "[::1]:80".parse().unwrap(),
+        ];
+        assert_eq!(
+            serving_status(&addrs, "replay:/var/lib/clip.mjpeg"),
+            "serving on 127.0.0.1:8080 [::1]:80, source replay:/var/lib/clip.mjpeg"
+        );
+    }
 }

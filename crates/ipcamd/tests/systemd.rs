@@ -1,10 +1,12 @@
 //! The real `ipcamd` binary under systemd's protocols, with the test playing the service
 //! manager: it owns the `NOTIFY_SOCKET`, asks for watchdog pings, passes the listening
 //! socket through `LISTEN_FDS`, and stops the service with SIGTERM while a viewer watches.
+//! A first start without a password shows where the generated one is, never the password.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
@@ -12,20 +14,24 @@ use std::time::{Duration, Instant};
 
 /// How long any single wait may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(10);
-/// `base64("admin:secret")`.
-const BASIC: &str = "YWRtaW46c2VjcmV0";
+/// The administrator password the service is normally started with.
+const PASSWORD: &str = "secret";
 
 /// The daemon started as systemd starts a socket-activated `Type=notify` service.
 struct Service {
     child: Child,
     notify: UnixDatagram,
     listener_addr: std::net::SocketAddr,
+    state_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Service {
-    fn start() -> Service {
+    /// Starts the service with `--admin-password` if given, else with none at all (so it
+    /// generates one); its stdout and stderr are kept for [`Service::output`].
+    fn start(admin_password: Option<&str>) -> Service {
         let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("state");
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         notify.set_read_timeout(Some(DEADLINE)).unwrap();
@@ -40,14 +46,18 @@ impl Service {
             .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
             .arg(env!("CARGO_BIN_EXE_ipcamd"))
             .args(["--state-dir"])
-            .arg(dir.path().join("state"))
-            .args(["--admin-password", "secret", "--log-level", "warn"])
+            .arg(&state_dir)
+            .args(["--log-level", "info"])
+            .args(admin_password.iter().flat_map(|p| ["--admin-password", p]))
+            .env_remove("IPCAMD_ADMIN_PASSWORD")
+            .env_remove("RUST_LOG")
             .env("NOTIFY_SOCKET", &notify_path)
             .env("WATCHDOG_USEC", "200000")
             .env("LISTEN_FDS", "1")
             .env_remove("LISTEN_PID")
             .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         // SAFETY: only dup2, which is async-signal-safe, runs between fork and exec. The
         // copy on descriptor 3 has no close-on-exec flag, so it survives into the daemon.
         unsafe {
@@ -64,8 +74,42 @@ impl Service {
             child,
             notify,
             listener_addr,
+            state_dir,
             _dir: dir,
         }
+    }
+
+    /// The next notification other than a watchdog ping.
+    fn next_event(&self) -> String {
+        (0..50)
+            .map(|_| self.next_notification())
+            .find(|n| n != "WATCHDOG=1")
+            .expect("a notification other than WATCHDOG=1")
+    }
+
+    /// Stops the service with SIGTERM and returns what it wrote on stdout and stderr.
+    fn stop(mut self) -> (String, String) {
+        // SAFETY: kill(2) on our own child's PID.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+        assert!(self.wait_exit(DEADLINE), "clean exit status");
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (stdout, stderr)
     }
 
     /// The next notification the daemon sends.
@@ -96,20 +140,57 @@ impl Drop for Service {
 }
 
 fn get(addr: std::net::SocketAddr, path: &str) -> TcpStream {
+    get_as(addr, path, PASSWORD)
+}
+
+/// `GET path` as `admin` with `password`.
+fn get_as(addr: std::net::SocketAddr, path: &str, password: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let credentials = base64_encode(format!("admin:{password}").as_bytes());
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nAuthorization: Basic {BASIC}\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nAuthorization: Basic {credentials}\r\n\r\n"
     )
     .unwrap();
     stream
 }
 
+/// The status line of a whole reply.
+fn status_line(mut stream: TcpStream) -> String {
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Standard base64 with padding, enough for a Basic `Authorization` header.
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let word = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(word >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 #[test]
 fn notifies_pings_serves_the_passed_socket_and_drains_on_sigterm() {
-    let mut service = Service::start();
+    let mut service = Service::start(Some(PASSWORD));
     assert_eq!(service.next_notification(), "READY=1");
+    assert_eq!(
+        service.next_event(),
+        format!("STATUS=serving on {}, source test", service.listener_addr)
+    );
     for _ in 0..2 {
         assert_eq!(service.next_notification(), "WATCHDOG=1");
     }
@@ -132,10 +213,7 @@ fn notifies_pings_serves_the_passed_socket_and_drains_on_sigterm() {
         unsafe { libc::kill(service.child.id() as libc::pid_t, libc::SIGTERM) },
         0
     );
-    let stopping = (0..50)
-        .map(|_| service.next_notification())
-        .find(|n| n != "WATCHDOG=1");
-    assert_eq!(stopping.as_deref(), Some("STOPPING=1"));
+    assert_eq!(service.next_event(), "STOPPING=1");
     // The default drain bound is 5 s; the stream is closed at once, so well within it.
     assert!(
         service.wait_exit(Duration::from_secs(6)),
@@ -146,4 +224,35 @@ fn notifies_pings_serves_the_passed_socket_and_drains_on_sigterm() {
     viewer
         .read_to_end(&mut rest)
         .expect("the stream ends with EOF, not a reset");
+}
+
+#[test]
+fn a_generated_password_is_only_in_a_private_file_and_never_printed() {
+    assert_eq!(base64_encode(b"admin:secret"), "YWRtaW46c2VjcmV0");
+    let service = Service::start(None);
+    assert_eq!(service.next_event(), "READY=1");
+    let path = service.state_dir.join("initial-admin-password");
+    let password = std::fs::read_to_string(&path).expect("the password file");
+    let password = password.strip_suffix('\n').expect("one line");
+    assert!(!password.is_empty());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "only the service user may read it");
+
+    assert_eq!(
+        status_line(get_as(service.listener_addr, "/cgiversion.cgi", password)),
+        "HTTP/1.0 200 OK",
+        "the file holds the administrator's password"
+    );
+    assert_eq!(
+        status_line(get_as(service.listener_addr, "/cgiversion.cgi", PASSWORD)),
+        "HTTP/1.0 401 Unauthorized"
+    );
+
+    let (stdout, stderr) = service.stop();
+    assert!(!stdout.contains(password), "stdout: {stdout}");
+    assert!(!stderr.contains(password), "stderr: {stderr}");
+    assert!(
+        stdout.contains(&path.display().to_string()),
+        "stdout: {stdout}"
+    );
 }

@@ -63,7 +63,7 @@ pub use error::{DeliveryError, EventsError, FailureKind};
 pub use frames::FrameProvider;
 pub use settings::{
     EmailSettings, FileMode, FileNaming, Frequency, FtpServer, Schedule, Secret, SettingsError,
-    SmtpLogin, UploadSettings, Window,
+    SmtpLogin, UnusableSettings, UploadSettings, Window,
 };
 pub use worker::{ChannelStats, BACKOFF_MAX};
 
@@ -205,13 +205,29 @@ impl EventsHandle {
 
     /// [`EventsHandle::update`] from the whole configuration: `/upload.cgi`,
     /// `/email.cgi`, the camera name of `/system.cgi` and the zone of `/datetime.cgi`.
-    pub fn apply_state(&self, state: &State) -> Result<(), SettingsError> {
-        let upload = UploadSettings::try_from(&state.upload)?;
-        let email = EmailSettings::from_config(&state.email, &state.system.camera_name)?;
+    ///
+    /// The two channels are configured independently: a table that cannot be used
+    /// (a state file from a build with looser rules) switches its own channel off, with
+    /// factory settings, and is reported in the error; the other channel and the time
+    /// zone still take effect. Off rather than left on the previous settings, so that a
+    /// channel never sends with values the table no longer shows.
+    pub fn apply_state(&self, state: &State) -> Result<(), UnusableSettings> {
+        let upload = UploadSettings::try_from(&state.upload);
+        let email = EmailSettings::from_config(&state.email, &state.system.camera_name);
+        let unusable = UnusableSettings {
+            upload: upload.as_ref().err().cloned(),
+            email: email.as_ref().err().cloned(),
+        };
         let zone =
             CameraTimeZone::from_setting(state.datetime.time_zone_index, state.datetime.time_zone);
-        self.update(upload, email, zone);
-        Ok(())
+        self.update(upload.unwrap_or_default(), email.unwrap_or_default(), zone);
+        match unusable {
+            UnusableSettings {
+                upload: None,
+                email: None,
+            } => Ok(()),
+            unusable => Err(unusable),
+        }
     }
 
     /// `ImageUpload` of `/iocontrol.cgi`.
@@ -254,5 +270,100 @@ impl EventsHandle {
     /// Counters and last failure of e-mail.
     pub fn email_stats(&self) -> ChannelStats {
         self.shared.email_status.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handle whose workers are the test: it reads what `apply_state` sends them.
+    fn handle() -> (
+        EventsHandle,
+        Receiver<Command<UploadSettings>>,
+        Receiver<Command<EmailSettings>>,
+    ) {
+        let (upload, upload_commands) = crossbeam_channel::unbounded();
+        let (email, email_commands) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            upload,
+            email,
+            upload_status: Arc::default(),
+            email_status: Arc::default(),
+            manual_upload: AtomicBool::new(false),
+            manual_email: AtomicBool::new(false),
+        });
+        (EventsHandle { shared }, upload_commands, email_commands)
+    }
+
+    fn configured<S>(commands: &Receiver<Command<S>>) -> (S, CameraTimeZone) {
+        match commands.try_recv() {
+            Ok(Command::Configure(settings, zone)) => (settings, zone),
+            _ => panic!("the worker was not configured"),
+        }
+    }
+
+    /// A state with FTP upload and e-mail switched on, in zone 32 (UTC+1 with DST).
+    fn state() -> State {
+        let mut state = State::factory("pw");
+        state.upload.host = "ftp.example.com".into();
+        state.upload.schedule_enable = 1;
+        state.email.smtp_server = "smtp.example.com".into();
+        state.email.receiver = "me@example.com".into();
+        state.email.manual_enable = 1;
+        state.datetime.time_zone_index = 32;
+        state.datetime.time_zone = 1;
+        state
+    }
+
+    #[test]
+    fn an_unusable_address_leaves_upload_and_the_time_zone_working() {
+        let (handle, uploads, emails) = handle();
+        let mut state = state();
+        state.email.receiver = "me@example.com;typo".into();
+        let err = handle.apply_state(&state).expect_err("e-mail is unusable");
+        assert_eq!(err.upload, None);
+        assert_eq!(
+            err.email.as_ref().map(|e| e.param),
+            Some("EmailReceiverAddress")
+        );
+        assert!(
+            err.to_string()
+                .starts_with("e-mail is off: EmailReceiverAddress"),
+            "{err}"
+        );
+        let zone = CameraTimeZone::from_setting(32, 1);
+        let (upload, upload_zone) = configured(&uploads);
+        assert_eq!(upload.server.host, "ftp.example.com");
+        assert_eq!(upload.schedule, Schedule::Always);
+        assert_eq!(upload_zone, zone);
+        let (email, email_zone) = configured(&emails);
+        assert!(!email.manual_enabled && email.schedule == Schedule::Off);
+        assert_eq!(email_zone, zone);
+    }
+
+    #[test]
+    fn unusable_upload_settings_leave_e_mail_working() {
+        let (handle, uploads, emails) = handle();
+        let mut state = state();
+        state.upload.frames_per_second = "4".into();
+        let err = handle.apply_state(&state).expect_err("upload is unusable");
+        assert_eq!(
+            err.to_string(),
+            "FTP upload is off: FTPScheduleFramePerSecond: must be 1, 2, 3 or Auto"
+        );
+        assert_eq!(err.email, None);
+        assert_eq!(configured(&uploads).0.schedule, Schedule::Off);
+        let (email, _) = configured(&emails);
+        assert!(email.manual_enabled);
+        assert_eq!(email.receivers.len(), 1);
+    }
+
+    #[test]
+    fn usable_settings_reach_both_workers() {
+        let (handle, uploads, emails) = handle();
+        assert_eq!(handle.apply_state(&state()), Ok(()));
+        assert_eq!(configured(&uploads).0.server.host, "ftp.example.com");
+        assert_eq!(configured(&emails).0.server, "smtp.example.com");
     }
 }

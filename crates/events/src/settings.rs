@@ -9,8 +9,9 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike};
-use ipcam_api::{EmailConfig, UploadConfig};
+use ipcam_api::{mail, EmailConfig, UploadConfig};
 use lettre::message::Mailbox;
+use lettre::Address;
 
 /// A setting that cannot be used as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +29,32 @@ impl SettingsError {
             param,
             reason: reason.into(),
         }
+    }
+}
+
+/// The tables [`crate::EventsHandle::apply_state`] could not use; each such channel was
+/// switched off, the other one configured all the same.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct UnusableSettings {
+    /// Why `/upload.cgi` could not be used, if it could not.
+    pub upload: Option<SettingsError>,
+    /// Why `/email.cgi` could not be used, if it could not.
+    pub email: Option<SettingsError>,
+}
+
+impl UnusableSettings {
+    fn describe(&self) -> String {
+        let channels = [("FTP upload", &self.upload), ("e-mail", &self.email)];
+        channels
+            .iter()
+            .filter_map(|(channel, error)| {
+                error
+                    .as_ref()
+                    .map(|error| format!("{channel} is off: {error}"))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -312,11 +339,7 @@ impl Default for EmailSettings {
 impl EmailSettings {
     /// The settings of `/email.cgi` for the camera called `camera_name`.
     pub fn from_config(c: &EmailConfig, camera_name: &str) -> Result<Self, SettingsError> {
-        let receivers = c
-            .receiver
-            .split([',', ';'])
-            .map(str::trim)
-            .filter(|address| !address.is_empty())
+        let receivers = mail::addresses(&c.receiver)
             .map(|address| mailbox("EmailReceiverAddress", address))
             .collect::<Result<Vec<_>, _>>()?;
         let sender = match c.sender.trim() {
@@ -348,9 +371,12 @@ impl EmailSettings {
     }
 }
 
+/// One plain address (`name@domain`, no display name), parsed by lettre's `Address`:
+/// the rule `ipcam_api::mail` writes out for `/email.cgi`.
 fn mailbox(param: &'static str, address: &str) -> Result<Mailbox, SettingsError> {
     address
-        .parse()
+        .parse::<Address>()
+        .map(Mailbox::from)
         .map_err(|_| SettingsError::new(param, "must be an e-mail address"))
 }
 
@@ -537,5 +563,88 @@ mod tests {
         };
         let err = EmailSettings::from_config(&bad, "Door").expect_err("invalid");
         assert_eq!(err.param, "EmailReceiverAddress");
+    }
+
+    #[test]
+    fn a_display_name_or_a_second_address_in_one_entry_is_refused() {
+        for receiver in ["Owner <me@example.com>", "me@example.com typo", "owner@"] {
+            let bad = EmailConfig {
+                receiver: receiver.into(),
+                ..EmailConfig::default()
+            };
+            let err = EmailSettings::from_config(&bad, "Door").expect_err(receiver);
+            assert_eq!(err.param, "EmailReceiverAddress", "{receiver}");
+        }
+    }
+
+    /// `/email.cgi` refuses with `ipcam_api::mail` what this crate would refuse with
+    /// lettre, and takes what lettre takes.
+    #[test]
+    fn the_api_rule_and_the_mailer_agree() {
+        let long_local = format!("{}@example.com", "u".repeat(65));
+        let long_label = format!("me@{}.com", "d".repeat(64));
+        let long_domain = format!("me@{}", vec!["d".repeat(60); 5].join("."));
+        let corpus = [
+            "me@example.com",
+            "first.last+tag@mail.example.co.uk",
+            "o'brien@example.ie",
+            "!#$%&'*+-/=?^_`{|}~@example.com",
+            "user@localhost",
+            "user@192.0.2.1",
+            "user@[192.0.2.1]",
+            "user@2001:db8::1",
+            "user@[IPv6:2001:db8::1]",
+            "user@[]",
+            "user@[a[b]",
+            "\"john doe\"@example.com",
+            "\"a\\\"b\"@example.com",
+            "\"a\"b\"@example.com",
+            "\"\"@example.com",
+            "\"@example.com",
+            "jörg@bücher.de",
+            "用户@例子.广告",
+            "a@b",
+            "typo",
+            "",
+            "@",
+            "owner@",
+            "@example.com",
+            "me@example.com;typo",
+            "me@example.com,you@example.com",
+            "john doe@example.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "me<x>@example.com",
+            "me@example..com",
+            "me@example.com.",
+            "me@.example.com",
+            "me@-example.com",
+            "me@example-.com",
+            "me@exa_mple.com",
+            "me@exa mple.com",
+            "me@exa\tmple.com",
+            "me@@example.com",
+            "a@b@example.com",
+            "Me <me@example.com>",
+            "me@ex(comment)ample.com",
+            &long_local,
+            &long_label,
+            &long_domain,
+        ];
+        for address in corpus {
+            let api = ipcam_api::mail::check_address(address).is_ok();
+            let lettre = address.parse::<Address>().is_ok();
+            assert_eq!(api, lettre, "{address:?}: api {api}, lettre {lettre}");
+        }
+    }
+
+    /// lettre retries a refused domain after IDNA mapping; the api does not, so it is
+    /// stricter there and never looser.
+    #[test]
+    fn the_api_rule_is_stricter_only_where_idna_rescues_a_domain() {
+        let rescued = "me@\u{AD}example.com";
+        assert!(rescued.parse::<Address>().is_ok());
+        assert!(ipcam_api::mail::check_address(rescued).is_err());
     }
 }

@@ -13,6 +13,14 @@
 //! - **Connection reuse**: the connection stays open while uploads follow each other and
 //!   is closed after [`IDLE_CLOSE`] without one; a connection the server dropped in the
 //!   meantime is replaced once, at once, before an upload counts as failed.
+//! - **Listing** (for where a file sequence continues, see [`crate::naming`]) uses `MLSD`
+//!   (RFC 3659), which gives each file's modification time in one listing, when the server
+//!   advertises it in `FEAT`; otherwise, or when `MLSD` is refused with a 5xx reply, `NLST`
+//!   (names only), said once in the log per server. `FEAT` is asked first rather than
+//!   trying `MLSD` blind because a refused data command in active mode is only noticed
+//!   after the data connection times out. The `MLSD` lines are parsed here, not by
+//!   `suppaftp::list::File`, which (in suppaftp 6) rejects fractional seconds in `modify`
+//!   and `cdir`/`pdir` entries and reads a missing `modify` as 1970.
 //! - **Timeouts** on connect, control and data channels bound how long a dead server can
 //!   hold the worker.
 
@@ -20,10 +28,12 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use suppaftp::types::FileType;
 use suppaftp::{FtpError, FtpStream};
 
 use crate::error::{DeliveryError, FailureKind};
+use crate::naming::ListedFile;
 use crate::settings::FtpServer;
 
 /// Longest wait for a TCP connection to the server.
@@ -49,6 +59,9 @@ enum Step {
 #[derive(Default)]
 pub struct FtpClient {
     connection: Option<Connection>,
+    /// The server last found not to list with `MLSD`, so that it is asked (and logged)
+    /// once, not on every listing.
+    without_mlsd: Option<FtpServer>,
 }
 
 struct Connection {
@@ -70,14 +83,27 @@ impl FtpClient {
         self.with_connection(server, now, |connection| connection.store(name, jpeg))
     }
 
-    /// The names of the files in the server's directory (`NLST`). A server that answers an
+    /// The files in the server's directory, with their modification times where the server
+    /// lists with `MLSD`, by name only (`NLST`) where it does not. A server that answers an
     /// empty directory with an error (450/550 "No files found") gives an empty list.
     pub fn list(
         &mut self,
         server: &FtpServer,
         now: Duration,
-    ) -> Result<Vec<String>, DeliveryError> {
-        self.with_connection(server, now, Connection::list)
+    ) -> Result<Vec<ListedFile>, DeliveryError> {
+        if self.without_mlsd.as_ref() != Some(server) {
+            if let Some(files) = self.with_connection(server, now, Connection::machine_list)? {
+                return Ok(files);
+            }
+            log::info!(
+                "FTP server {}:{} does not list modification times (no MLSD); file sequences \
+                 continue after the highest number found, not after the newest file",
+                server.host,
+                server.port
+            );
+            self.without_mlsd = Some(server.clone());
+        }
+        self.with_connection(server, now, Connection::name_list)
     }
 
     /// Runs `operation` on the open connection to `server`, opening one if needed. A reused
@@ -192,9 +218,41 @@ impl Connection {
         self.put(name, jpeg)
     }
 
-    fn list(&mut self) -> Result<Vec<String>, DeliveryError> {
+    /// The directory's files by `MLSD`; `None` when the server does not support it.
+    fn machine_list(&mut self) -> Result<Option<Vec<ListedFile>>, DeliveryError> {
+        if !self.advertises_mlsd()? {
+            return Ok(None);
+        }
+        match self.stream.mlsd(None) {
+            Ok(lines) => Ok(Some(
+                lines
+                    .iter()
+                    .filter_map(|line| parse_mlsd_entry(line))
+                    .collect(),
+            )),
+            Err(FtpError::UnexpectedResponse(response)) if response.status.code() >= 500 => {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e, Step::List)),
+        }
+    }
+
+    /// Whether `FEAT` lists `MLST`, the feature that covers `MLSD` (RFC 3659 §7.8). A server
+    /// without `FEAT` has neither.
+    fn advertises_mlsd(&mut self) -> Result<bool, DeliveryError> {
+        match self.stream.feat() {
+            Ok(features) => Ok(features
+                .keys()
+                .any(|name| name.eq_ignore_ascii_case("MLST"))),
+            Err(FtpError::UnexpectedResponse(_) | FtpError::BadResponse) => Ok(false),
+            Err(e) => Err(classify(e, Step::List)),
+        }
+    }
+
+    /// The directory's file names by `NLST`.
+    fn name_list(&mut self) -> Result<Vec<ListedFile>, DeliveryError> {
         match self.stream.nlst(None) {
-            Ok(names) => Ok(names),
+            Ok(names) => Ok(names.into_iter().map(ListedFile::untimed).collect()),
             Err(FtpError::UnexpectedResponse(response))
                 if matches!(response.status.code(), 450 | 550) =>
             {
@@ -232,6 +290,28 @@ impl Connection {
             Err(e) => Err(classify(e, Step::Store)),
         }
     }
+}
+
+/// One entry of an `MLSD` listing (RFC 3659 §7.2): `fact=value;` facts, one space, the
+/// name. `None` for anything but a plain file (directories, links, `cdir`/`pdir`) and for
+/// malformed lines; an unreadable `modify` leaves the file without a time.
+fn parse_mlsd_entry(line: &str) -> Option<ListedFile> {
+    let (facts, name) = line.split_once(' ')?;
+    let mut modified = None;
+    for fact in facts.split(';').filter(|fact| !fact.is_empty()) {
+        let (key, value) = fact.split_once('=')?;
+        if key.eq_ignore_ascii_case("type") && !value.eq_ignore_ascii_case("file") {
+            return None;
+        }
+        if key.eq_ignore_ascii_case("modify") {
+            // time-val: YYYYMMDDHHMMSS[.sss], UTC.
+            modified = NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M%S%.f").ok();
+        }
+    }
+    (!name.is_empty()).then(|| ListedFile {
+        name: name.to_owned(),
+        modified,
+    })
 }
 
 /// Connects to the first address of `host` that answers.
@@ -356,6 +436,47 @@ mod tests {
             classify(FtpError::ConnectionError(refused), Step::Store).kind,
             FailureKind::Unreachable
         );
+    }
+
+    fn noon(second: u32, milli: u32) -> Option<NaiveDateTime> {
+        chrono::NaiveDate::from_ymd_opt(2024, 6, 3)
+            .and_then(|d| d.and_hms_milli_opt(12, 0, second, milli))
+    }
+
+    #[test]
+    fn mlsd_entries_give_plain_files_with_their_times() {
+        assert_eq!(
+            parse_mlsd_entry("type=file;size=1234;modify=20240603120007; cam0003.jpg"),
+            Some(ListedFile {
+                name: "cam0003.jpg".into(),
+                modified: noon(7, 0),
+            })
+        );
+        assert_eq!(
+            parse_mlsd_entry("Type=File;Modify=20240603120007.250;UNIX.mode=0644; a b;c.jpg"),
+            Some(ListedFile {
+                name: "a b;c.jpg".into(),
+                modified: noon(7, 250),
+            }),
+            "fact names in any case, fractions of seconds, spaces and ; in names"
+        );
+        assert_eq!(
+            parse_mlsd_entry("type=file;size=1; no-time.jpg"),
+            Some(ListedFile::untimed("no-time.jpg"))
+        );
+        assert_eq!(
+            parse_mlsd_entry("type=file;modify=yesterday; odd.jpg"),
+            Some(ListedFile::untimed("odd.jpg"))
+        );
+        for not_a_file in [
+            "type=dir;modify=20240603120007; cam0001.jpg",
+            "type=cdir;modify=20240603120007; .",
+            "type=OS.unix=slink:/x;modify=20240603120007; link.jpg",
+            "type=file;modify=20240603120007;",
+            "no facts at all",
+        ] {
+            assert_eq!(parse_mlsd_entry(not_a_file), None, "{not_a_file}");
+        }
     }
 
     #[test]

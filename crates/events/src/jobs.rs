@@ -90,7 +90,7 @@ impl Job for UploadJob {
         };
         if names.awaits_listing() {
             let existing = self.client.list(&self.settings.server, now)?;
-            names.resume(existing.iter().map(String::as_str));
+            names.resume(&existing);
         }
         let name = names.name(local);
         self.client

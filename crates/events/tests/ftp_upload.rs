@@ -1,12 +1,15 @@
 //! FTP upload against a real FTP server (libunftp) on 127.0.0.1: file names of each file
-//! mode in passive and active mode, nested directories created, schedules in the
+//! mode in passive and active mode, nested directories created, where a file sequence
+//! continues after a restart (with and without `MLSD` on the server), schedules in the
 //! camera's time zone with a controllable clock, the manual switch, and recovery from a
 //! dead server, a full disk and a wrong password.
 
 mod common;
 
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::NaiveTime;
 use common::{assert_jpeg, utc, wait_for, Camera};
@@ -219,6 +222,97 @@ fn a_restarted_camera_continues_the_sequence_found_on_the_server() {
         assert_jpeg(&server.read(expected), 160, 120);
         drop(events);
         camera.capture();
+    }
+}
+
+/// Writes `files` into `folder` with the given modification times, in seconds before now.
+fn earlier_files(folder: &Path, files: &[(&str, u64)]) {
+    std::fs::create_dir_all(folder).expect("folder");
+    let now = SystemTime::now();
+    for &(name, age) in files {
+        let mut file = std::fs::File::create(folder.join(name)).expect("earlier file");
+        file.write_all(b"earlier").expect("earlier content");
+        file.set_modified(now - Duration::from_secs(age))
+            .expect("modification time");
+    }
+}
+
+/// Uploads once to `server` with sequence maximum `max` and says which file changed.
+fn first_upload_after_restart(server: &Server, max: u16, passive: bool) -> Vec<String> {
+    let camera = Camera::new();
+    let upload = UploadConfig {
+        schedule_max_sequence: max,
+        ..config(server.port, "seq", passive, 2)
+    };
+    let clock = ManualClock::new(utc((2024, 6, 3), (12, 0, 0)));
+    let events = start(&camera, &clock, &upload, CameraTimeZone::default());
+    delivered(&events, 1);
+    drop(events);
+    let written: Vec<String> = server
+        .files()
+        .into_iter()
+        .filter(|file| server.read(file) != b"earlier")
+        .collect();
+    for file in &written {
+        assert_jpeg(&server.read(file), 160, 120);
+    }
+    written
+}
+
+#[test]
+fn a_wrapped_sequence_continues_after_the_newest_file_not_the_highest_number() {
+    let scenarios: [(&[(&str, u64)], &str); 2] = [
+        (
+            // 1..5 written, then 1..3 again: 3 is newest, 4 oldest.
+            &[
+                ("cam0004.jpg", 80),
+                ("cam0005.jpg", 70),
+                ("cam0001.jpg", 60),
+                ("cam0002.jpg", 50),
+                ("cam0003.jpg", 40),
+            ],
+            "seq/cam0004.jpg",
+        ),
+        (
+            // 5 and then 1 written in the same second, the newest.
+            &[
+                ("cam0002.jpg", 80),
+                ("cam0003.jpg", 70),
+                ("cam0004.jpg", 60),
+                ("cam0005.jpg", 50),
+                ("cam0001.jpg", 50),
+            ],
+            "seq/cam0002.jpg",
+        ),
+    ];
+    for (files, expected) in scenarios {
+        let server = Server::start();
+        earlier_files(&server.root.path().join("seq"), files);
+        assert_eq!(
+            first_upload_after_restart(&server, 5, true),
+            [expected],
+            "{files:?}"
+        );
+    }
+}
+
+#[test]
+fn without_mlsd_a_sequence_continues_after_the_highest_number() {
+    for (server, passive) in [
+        (Server::start_without_mlsd(), true),
+        (Server::start_without_mlsd(), false),
+        (Server::start_refusing_mlsd(), true),
+    ] {
+        // 1 is the newest file, but without modification times only the numbers count.
+        earlier_files(
+            &server.root.path().join("seq"),
+            &[("cam0003.jpg", 60), ("cam0001.jpg", 10)],
+        );
+        assert_eq!(
+            first_upload_after_restart(&server, 9, passive),
+            ["seq/cam0004.jpg"],
+            "passive={passive}"
+        );
     }
 }
 

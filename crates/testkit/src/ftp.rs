@@ -1,5 +1,10 @@
 //! libunftp on 127.0.0.1 with a file system root, one user, active and passive mode,
 //! and a switch that makes the disk "full".
+//!
+//! libunftp lists directories with `MLSD` (RFC 3659, modification times included) and
+//! cannot be told not to. Servers without it are common (vsftpd), so a server can also be
+//! started behind a filter on its control connection that takes `MLSD` away: either
+//! like vsftpd (not in `FEAT`, an unknown command) or advertised in `FEAT` but refused.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -9,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use libunftp::options::ActivePassiveMode;
 use libunftp::ServerBuilder;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, DefaultUser, Principal};
 use unftp_core::storage::{Error, ErrorKind, Fileinfo, Result, StorageBackend};
 use unftp_sbe_fs::{Filesystem, Meta};
@@ -19,6 +25,17 @@ use crate::{files_under, free_port};
 pub const USER: &str = "camera";
 /// Its password.
 pub const PASSWORD: &str = "secret-pw";
+
+/// What the server says about `MLSD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mlsd {
+    /// Listed in `FEAT` and answered (libunftp as it is).
+    Supported,
+    /// Not in `FEAT`; `MLSD` is an unknown command (500).
+    Missing,
+    /// Listed in `FEAT`, yet `MLSD` is answered with 502.
+    Refused,
+}
 
 /// A running FTP server; stops when dropped.
 pub struct Server {
@@ -50,7 +67,30 @@ impl Server {
         Server::start_with(port, ActivePassiveMode::ActiveAndPassive)
     }
 
+    /// Starts a server that lists only with `NLST`/`LIST`, like vsftpd: `FEAT` does not
+    /// name `MLST`/`MLSD`, and `MLSD` is an unknown command (500).
+    pub fn start_without_mlsd() -> Server {
+        Server::start_filtered(
+            free_port(),
+            ActivePassiveMode::ActiveAndPassive,
+            Mlsd::Missing,
+        )
+    }
+
+    /// Starts a server that names `MLST`/`MLSD` in `FEAT` but answers `MLSD` with 502.
+    pub fn start_refusing_mlsd() -> Server {
+        Server::start_filtered(
+            free_port(),
+            ActivePassiveMode::ActiveAndPassive,
+            Mlsd::Refused,
+        )
+    }
+
     fn start_with(port: u16, mode: ActivePassiveMode) -> Server {
+        Server::start_filtered(port, mode, Mlsd::Supported)
+    }
+
+    fn start_filtered(port: u16, mode: ActivePassiveMode, mlsd: Mlsd) -> Server {
         let root = tempfile::tempdir().expect("server root");
         let full = Arc::new(AtomicBool::new(false));
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("FTP port");
@@ -59,7 +99,7 @@ impl Server {
         let root_path = root.path().to_path_buf();
         let disk_full = Arc::clone(&full);
         let thread =
-            std::thread::spawn(move || serve(listener, root_path, disk_full, mode, stopped));
+            std::thread::spawn(move || serve(listener, root_path, disk_full, mode, mlsd, stopped));
         Server {
             port,
             root,
@@ -101,6 +141,7 @@ fn serve(
     root: PathBuf,
     full: Arc<AtomicBool>,
     mode: ActivePassiveMode,
+    mlsd: Mlsd,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -130,10 +171,85 @@ fn serve(
             .build()
             .expect("server");
             tokio::spawn(async move {
+                let stream = match mlsd {
+                    Mlsd::Supported => stream,
+                    Mlsd::Missing | Mlsd::Refused => match filtered(stream, mlsd).await {
+                        Ok(inner) => inner,
+                        Err(_) => return,
+                    },
+                };
                 let _ = server.service(stream).await;
             });
         }
     });
+}
+
+/// Puts the `MLSD` filter between `client` and the server; returns the server's end of
+/// the connection. Data connections do not pass the filter: passive addresses are
+/// libunftp's own, on the same 127.0.0.1.
+async fn filtered(
+    client: tokio::net::TcpStream,
+    mlsd: Mlsd,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let to_server = tokio::net::TcpStream::connect(inner.local_addr()?).await?;
+    let (server_side, _) = inner.accept().await?;
+    tokio::spawn(async move {
+        let _ = filter_control(client, to_server, mlsd).await;
+    });
+    Ok(server_side)
+}
+
+/// Relays the control connection line by line, answering `MLSD` itself and, for
+/// [`Mlsd::Missing`], leaving `MLST`/`MLSD` out of the `FEAT` reply.
+async fn filter_control(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    mlsd: Mlsd,
+) -> std::io::Result<()> {
+    let (from_client, mut to_client) = client.into_split();
+    let (from_server, mut to_server) = server.into_split();
+    let mut commands = BufReader::new(from_client).lines();
+    let mut replies = BufReader::new(from_server).lines();
+    let mut in_feat_reply = false;
+    loop {
+        tokio::select! {
+            command = commands.next_line() => {
+                let Some(command) = command? else { return Ok(()) };
+                let verb = command.split(' ').next().unwrap_or_default();
+                if verb.eq_ignore_ascii_case("MLSD") {
+                    let refusal = match mlsd {
+                        Mlsd::Refused => "502 Command not implemented.\r\n",
+                        _ => "500 Unknown command.\r\n",
+                    };
+                    to_client.write_all(refusal.as_bytes()).await?;
+                } else {
+                    in_feat_reply = verb.eq_ignore_ascii_case("FEAT");
+                    to_server.write_all(format!("{command}\r\n").as_bytes()).await?;
+                }
+            }
+            reply = replies.next_line() => {
+                let Some(reply) = reply? else { return Ok(()) };
+                let hidden = mlsd == Mlsd::Missing && in_feat_reply && names_mlsx(&reply);
+                if reply.starts_with("211 ") {
+                    in_feat_reply = false;
+                }
+                if !hidden {
+                    to_client.write_all(format!("{reply}\r\n").as_bytes()).await?;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a `FEAT` reply line is the `MLST` or `MLSD` feature.
+fn names_mlsx(line: &str) -> bool {
+    line.starts_with(' ')
+        && line.split_whitespace().next().is_some_and(|feature| {
+            ["MLST", "MLSD"]
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(feature))
+        })
 }
 
 #[derive(Debug)]

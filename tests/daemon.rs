@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestCamera, ADMIN};
+use common::{exchange, TestCamera, ADMIN, ADMIN_PASSWORD};
 
 #[test]
 fn cgiversion_answers_in_the_spec_format() {
@@ -73,4 +73,66 @@ fn a_polled_iocontrol_with_a_cache_buster_is_a_status_read() {
         "{}",
         reply.text()
     );
+}
+
+/// A request as a browser sends it for a page, with the admin's cached login and the
+/// browser's own word on which site the page came from.
+fn from_a_page(camera: &TestCamera, method: &str, target: &str, origin_headers: &str) -> u16 {
+    let body = if method == "POST" {
+        "CameraName=Pwned"
+    } else {
+        ""
+    };
+    let raw = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {}\r\n{origin_headers}\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        camera.addr,
+        common::basic("admin", ADMIN_PASSWORD),
+        body.len()
+    );
+    exchange(camera.addr, raw.as_bytes()).status
+}
+
+#[test]
+fn pages_of_other_sites_may_show_the_camera_but_not_change_it() {
+    let camera = TestCamera::start();
+    let name_before = camera.get("/system.cgi", ADMIN).text();
+    let cross_site = "Sec-Fetch-Site: cross-site\r\n";
+    let foreign_origin = "Origin: http://attacker.example\r\n";
+    for (method, target, headers) in [
+        ("POST", "/system.cgi", cross_site),
+        ("POST", "/system.cgi", foreign_origin),
+        ("GET", "/reset.cgi?FactoryReset=Yes", cross_site),
+        (
+            "GET",
+            "/iocontrol.cgi?Trigger1=1",
+            "Sec-Fetch-Site: same-site\r\n",
+        ),
+        ("POST", "/image.jpg", cross_site),
+    ] {
+        assert_eq!(
+            from_a_page(&camera, method, target, headers),
+            400,
+            "{method} {target} with {headers:?}"
+        );
+    }
+    assert_eq!(camera.get("/system.cgi", ADMIN).text(), name_before);
+    let io = camera.get("/iocontrol.cgi", ADMIN).text();
+    assert!(io.starts_with("Trigger1=0&"), "{io}");
+
+    for target in ["/image.jpg", "/", "/web/app.js"] {
+        assert_eq!(
+            from_a_page(&camera, "GET", target, cross_site),
+            200,
+            "{target}"
+        );
+    }
+    // The camera's own page, and clients that are not browsers, change settings as before.
+    let own = format!(
+        "Sec-Fetch-Site: same-origin\r\nOrigin: http://{}\r\n",
+        camera.addr
+    );
+    assert_eq!(from_a_page(&camera, "POST", "/system.cgi", &own), 200);
+    assert_eq!(from_a_page(&camera, "POST", "/system.cgi", ""), 200);
 }

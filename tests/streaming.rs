@@ -157,6 +157,61 @@ fn many_stalled_viewers_each_holding_a_different_frame_do_not_freeze_the_others(
     drop(stalled);
 }
 
+/// Sets `form` on `path` as the administrator, expecting it to be accepted.
+fn admin_sets(camera: &TestCamera, path: &str, form: &str) {
+    let reply = camera.post(path, ADMIN, form);
+    assert_eq!(reply.status, 200, "{path} {form}: {}", reply.text());
+}
+
+#[test]
+fn taking_access_away_ends_the_streams_it_covered_and_only_those() {
+    let camera = TestCamera::start();
+    admin_sets(
+        &camera,
+        "/userlist.cgi",
+        "UserName=bob&UserPassword=bobpw&UserPrivilege=0&UserAdd=Yes",
+    );
+    // The spec's encoding: 1 disables access control, so anyone may watch.
+    admin_sets(&camera, "/user.cgi", "AccessControlEnable=1");
+    let mut admin = MjpegStream::open(camera.addr, ADMIN);
+    let mut bob = MjpegStream::open(camera.addr, Some(("bob", "bobpw")));
+    let mut anonymous = MjpegStream::open(camera.addr, None);
+    for stream in [&mut admin, &mut bob, &mut anonymous] {
+        stream.next_part();
+    }
+
+    admin_sets(&camera, "/user.cgi", "AccessControlEnable=0");
+    assert!(
+        anonymous.ended_by_server(),
+        "anonymous viewers must log in now"
+    );
+    bob.next_part();
+
+    admin_sets(&camera, "/userlist.cgi", "UserName=bob&UserDelete=Yes");
+    assert!(bob.ended_by_server(), "a deleted user's stream ends");
+    for _ in 0..3 {
+        admin.next_part();
+    }
+}
+
+#[test]
+fn active_viewers_are_listed_with_the_cameras_own_time() {
+    let camera = TestCamera::start();
+    admin_sets(
+        &camera,
+        "/datetime.cgi",
+        "DateTimeMode=1&Date=2030-01-02&Time=03:04:05",
+    );
+    let mut viewer = MjpegStream::open(camera.addr, ADMIN);
+    viewer.next_part();
+    let listed = camera.get("/activeuser.cgi", ADMIN).text();
+    let since = listed
+        .lines()
+        .find_map(|line| line.strip_prefix("AccessDateTime="))
+        .unwrap_or_else(|| panic!("a viewer in {listed:?}"));
+    assert!(since.starts_with("2030-01-02 03:0"), "{since}");
+}
+
 #[test]
 fn the_replay_source_serves_the_very_bytes_of_its_files() {
     let recorder = TestCamera::start();

@@ -304,6 +304,12 @@ impl MjpegStream {
         MjpegStream { reader }
     }
 
+    /// Whether the server ends the stream (within the deadline), whatever parts were
+    /// still on their way.
+    pub fn ended_by_server(&mut self) -> bool {
+        closed_by_server(self.reader.get_mut())
+    }
+
     /// One CRLF-terminated line, without the CRLF.
     fn line(&mut self) -> String {
         let mut line = String::new();

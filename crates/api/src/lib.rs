@@ -20,9 +20,11 @@
 //!   only thing kept is the administrator password the image ships: the one given with
 //!   `--admin-password`/`IPCAMD_ADMIN_PASSWORD`, or else a new random one that is reported
 //!   in [`Effects::generated_admin_password`] to be printed once.
-//! - **A state file that cannot be used** is kept as `state.toml.corrupt`, the last good
-//!   copy is loaded; with neither, the camera starts from factory settings (reported as
-//!   [`LoadSource::Lost`]) rather than not at all.
+//! - **A state file that cannot be used** (it does not parse or breaks the schema) is kept
+//!   as `state.toml.corrupt`, the last good copy is loaded; with neither, the camera starts
+//!   from factory settings (reported as [`LoadSource::Lost`]) rather than not at all. A
+//!   file that cannot be read (permission denied, I/O error) is not corrupt: the start
+//!   fails with the file and the OS error, and nothing is moved or overwritten.
 //! - **`/iimage.cgi`** shows the Value column's units: `FrameSize=12345 Bytes`,
 //!   `LightFrequency=50 Hz`, `VideoResolution=640 x 480`, `FrameRate=Auto`.
 //! - **`EthernetSpeed`** shows faster links in the spec's form (`1000M bps`).

@@ -1614,3 +1614,31 @@ fn email_addresses_are_ones_the_mailer_takes() {
         "EmailReceiverAddress",
     );
 }
+
+#[test]
+fn an_unreadable_state_file_is_a_start_up_error_not_a_factory_reset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join(crate::store::STATE_FILE);
+    // Reading a directory fails with EISDIR even for root, like EACCES would for others.
+    std::fs::create_dir(&state).expect("mkdir");
+    let result = ConfigService::open(
+        dir.path(),
+        Box::new(SimPlatform::new()),
+        InitialAdmin::Random,
+    );
+    let Err(err @ OpenError::Store(_)) = result else {
+        panic!("the start must fail");
+    };
+    let message = err.to_string();
+    assert!(message.contains(&state.display().to_string()), "{message}");
+    assert!(message.contains("Is a directory"), "{message}");
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        entries,
+        [crate::store::STATE_FILE],
+        "nothing written or moved"
+    );
+}

@@ -7,7 +7,9 @@
 //! version, and whatever instant the power goes one of `state.toml` or `state.toml.bak`
 //! does. At load a file that does not parse or
 //! breaks a rule of the schema is moved aside to `state.toml.corrupt` (so it is not
-//! rotated over the good backup) and the backup is used, with a warning naming the file.
+//! rotated over the good backup) and the backup is used, with a warning naming the file,
+//! line and column but no value from it (it may hold passwords). A file that cannot be
+//! read at all (permissions, I/O errors) is not corrupt: loading fails and nothing moves.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -48,7 +50,7 @@ pub enum StoreError {
 pub enum LoadSource {
     /// `state.toml`, as saved.
     Primary,
-    /// `state.toml.bak`, because `state.toml` was missing or unreadable (the reason).
+    /// `state.toml.bak`, because `state.toml` was missing or corrupt (the reason).
     Backup(String),
     /// No state at all: first start.
     Empty,
@@ -87,35 +89,39 @@ impl StateStore {
 
     /// Loads the newest good state; `None` with [`LoadSource::Empty`] or
     /// [`LoadSource::Lost`] when there is none.
+    ///
+    /// Only a file that does not parse or breaks the schema counts as corrupt. Any other
+    /// failure to read (permission denied, an I/O error, a directory in its place) is
+    /// returned as [`StoreError::Io`] before anything is moved, so that a fixable
+    /// problem never costs the configuration.
     pub fn load(&self) -> Result<(Option<State>, LoadSource), StoreError> {
         let primary = self.path(STATE_FILE);
-        let (reason, primary_missing) = match read_state(&primary) {
-            Ok(Some(state)) => return Ok((Some(state), LoadSource::Primary)),
-            Ok(None) => (format!("{} is missing", primary.display()), true),
-            Err(reason) => {
-                let reason = format!("{} is unreadable: {reason}", primary.display());
-                log::warn!("{reason}; keeping it as {CORRUPT_FILE}");
-                let aside = self.path(CORRUPT_FILE);
-                fs::rename(&primary, &aside).map_err(|source| io_error(&primary, source))?;
-                (reason, false)
-            }
+        let corrupt = match read_state(&primary)? {
+            Read::Loaded(state) => return Ok((Some(state), LoadSource::Primary)),
+            Read::Missing => None,
+            Read::Corrupt(reason) => Some(format!("{} is corrupt: {reason}", primary.display())),
         };
         let backup = self.path(BACKUP_FILE);
-        match read_state(&backup) {
-            Ok(Some(state)) => {
+        let backup_read = read_state(&backup)?;
+        if let Some(reason) = &corrupt {
+            log::warn!("{reason}; keeping it as {CORRUPT_FILE}");
+            let aside = self.path(CORRUPT_FILE);
+            fs::rename(&primary, &aside).map_err(|source| io_error(&primary, source))?;
+        }
+        let primary_missing = corrupt.is_none();
+        let reason = corrupt.unwrap_or_else(|| format!("{} is missing", primary.display()));
+        match backup_read {
+            Read::Loaded(state) => {
                 log::warn!("{reason}; using the last good copy {}", backup.display());
                 Ok((Some(state), LoadSource::Backup(reason)))
             }
-            Ok(None) if primary_missing => Ok((None, LoadSource::Empty)),
-            Ok(None) => {
+            Read::Missing if primary_missing => Ok((None, LoadSource::Empty)),
+            Read::Missing => {
                 log::warn!("{reason}; no last good copy, starting from factory settings");
                 Ok((None, LoadSource::Lost(reason)))
             }
-            Err(backup_reason) => {
-                let reason = format!(
-                    "{reason}; {} is unreadable: {backup_reason}",
-                    backup.display()
-                );
+            Read::Corrupt(backup_reason) => {
+                let reason = format!("{reason}; {} is corrupt: {backup_reason}", backup.display());
                 log::warn!("{reason}; starting from factory settings");
                 Ok((None, LoadSource::Lost(reason)))
             }
@@ -186,16 +192,59 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .map_err(|source| io_error(path, source))
 }
 
-/// `Ok(None)` if the file does not exist; `Err(reason)` if it cannot be used.
-fn read_state(path: &Path) -> Result<Option<State>, String> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+/// What a state file held.
+#[derive(Debug, PartialEq)]
+enum Read {
+    /// A valid state.
+    Loaded(State),
+    /// No such file.
+    Missing,
+    /// Text that is not a valid state: why, without any value from the file.
+    Corrupt(String),
+}
+
+/// Reads and validates `path`; `Err` only when the file could not be read at all.
+fn read_state(path: &Path) -> Result<Read, StoreError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Read::Missing),
+        Err(source) => return Err(io_error(path, source)),
     };
-    let state: State = toml::from_str(&text).map_err(|e| e.message().to_owned())?;
-    state.validate().map_err(|e| e.to_string())?;
-    Ok(Some(state))
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(Read::Corrupt("not UTF-8 text".into()));
+    };
+    let state: State = match toml::from_str(&text) {
+        Ok(state) => state,
+        Err(e) => return Ok(Read::Corrupt(describe_toml_error(&text, &e))),
+    };
+    // The schema's messages name the parameter and the rule, never the value.
+    Ok(match state.validate() {
+        Ok(()) => Read::Loaded(state),
+        Err(e) => Read::Corrupt(e.to_string()),
+    })
+}
+
+/// Where the parser stopped and the kind of error, without the rest of its message:
+/// serde and toml quote the offending value there (``invalid type: integer `1234` ``),
+/// and in this file that value may be a password.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message();
+    let kind_end = message
+        .find(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '-'))
+        .unwrap_or(message.len());
+    let kind = match message[..kind_end].trim() {
+        "" => "syntax error",
+        kind => kind,
+    };
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {kind}")
+        }
+        None => kind.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +255,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = StateStore::new(dir.path().join("state")).expect("store");
         (dir, store)
+    }
+
+    /// The valid state in `path`; anything else fails the test.
+    fn loaded(path: &Path) -> State {
+        match read_state(path) {
+            Ok(Read::Loaded(state)) => state,
+            other => panic!("{}: {other:?}", path.display()),
+        }
     }
 
     fn version(n: u8) -> State {
@@ -242,8 +299,7 @@ mod tests {
         let (_dir, store) = store();
         store.save(&version(1)).expect("save");
         store.save(&version(2)).expect("save");
-        let backup = read_state(&store.path(BACKUP_FILE)).expect("readable");
-        assert_eq!(backup, Some(version(1)));
+        assert_eq!(loaded(&store.path(BACKUP_FILE)), version(1));
     }
 
     #[test]
@@ -252,8 +308,8 @@ mod tests {
         store.save(&version(1)).expect("save");
         store.save(&version(2)).expect("save");
         store.save(&version(3)).expect("save");
-        assert_eq!(read_state(&store.path(BACKUP_FILE)), Ok(Some(version(2))));
-        assert_eq!(read_state(&store.path(STATE_FILE)), Ok(Some(version(3))));
+        assert_eq!(loaded(&store.path(BACKUP_FILE)), version(2));
+        assert_eq!(loaded(&store.path(STATE_FILE)), version(3));
         assert!(!store.path(BACKUP_TEMP_FILE).exists());
         let mode = fs::metadata(store.path(BACKUP_FILE))
             .expect("stat")
@@ -275,7 +331,7 @@ mod tests {
         assert!(store.path(CORRUPT_FILE).exists());
         // The next save must not rotate the corrupt file over the good backup.
         store.save(&version(3)).expect("save");
-        assert_eq!(read_state(&store.path(BACKUP_FILE)), Ok(Some(version(1))));
+        assert_eq!(loaded(&store.path(BACKUP_FILE)), version(1));
         assert_eq!(
             store.load().expect("load"),
             (Some(version(3)), LoadSource::Primary)
@@ -314,5 +370,96 @@ mod tests {
         let (state, source) = store.load().expect("load");
         assert_eq!(state, None);
         assert!(matches!(source, LoadSource::Lost(_)));
+    }
+
+    /// Replaces `name` by a directory: reading it fails with EISDIR, as root too.
+    fn make_unreadable(store: &StateStore, name: &str) {
+        let path = store.path(name);
+        if path.exists() {
+            fs::remove_file(&path).expect("remove");
+        }
+        fs::create_dir(&path).expect("mkdir");
+    }
+
+    fn assert_io_error_naming(result: Result<(Option<State>, LoadSource), StoreError>, name: &str) {
+        match result {
+            Err(StoreError::Io { path, source }) => {
+                assert!(path.ends_with(name), "{}", path.display());
+                assert_eq!(source.raw_os_error(), Some(nix::libc::EISDIR));
+                let message = StoreError::Io { path, source }.to_string();
+                assert!(
+                    message.contains(name) && message.contains("directory"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected an I/O error naming {name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_state_file_stops_the_load_and_moves_nothing() {
+        let (_dir, store) = store();
+        store.save(&version(1)).expect("save");
+        store.save(&version(2)).expect("save");
+        make_unreadable(&store, STATE_FILE);
+        assert_io_error_naming(store.load(), STATE_FILE);
+        assert!(store.path(STATE_FILE).is_dir(), "left where it was");
+        assert!(!store.path(CORRUPT_FILE).exists());
+        assert_eq!(loaded(&store.path(BACKUP_FILE)), version(1));
+    }
+
+    #[test]
+    fn an_unreadable_backup_stops_the_load_before_the_corrupt_file_is_moved() {
+        let (_dir, store) = store();
+        fs::write(store.path(STATE_FILE), "version = [").expect("write");
+        make_unreadable(&store, BACKUP_FILE);
+        assert_io_error_naming(store.load(), BACKUP_FILE);
+        assert_eq!(
+            fs::read_to_string(store.path(STATE_FILE)).expect("still there"),
+            "version = ["
+        );
+        assert!(!store.path(CORRUPT_FILE).exists());
+    }
+
+    #[test]
+    fn a_corrupt_file_is_described_by_place_and_kind_without_its_values() {
+        let (_dir, store) = store();
+        let text = toml::to_string(&State::factory("pw")).expect("serialise");
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.starts_with(key))
+                .unwrap_or_else(|| panic!("{key} in {text}"))
+                + 1
+        };
+        for (key, edited, secret) in [
+            ("admin_password = ", "admin_password = 1234\n", "1234"),
+            ("brightness = ", "brightness = \"hunter2\"\n", "hunter2"),
+        ] {
+            let line = line_of(key);
+            let edited: String = text
+                .lines()
+                .map(|l| {
+                    if l.starts_with(key) {
+                        edited.to_owned()
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            fs::write(store.path(STATE_FILE), edited).expect("edit");
+            let Ok(Read::Corrupt(reason)) = read_state(&store.path(STATE_FILE)) else {
+                panic!("{key}: must be corrupt");
+            };
+            assert_eq!(
+                reason,
+                format!("line {line}, column {}: invalid type", key.len() + 1)
+            );
+            assert!(!reason.contains(secret), "{reason}");
+        }
+        fs::write(store.path(STATE_FILE), b"version = \xff").expect("write");
+        assert_eq!(
+            read_state(&store.path(STATE_FILE)).expect("read"),
+            Read::Corrupt("not UTF-8 text".into())
+        );
     }
 }

@@ -35,7 +35,7 @@ use crate::camera::{image_settings, IoStatus, MjpegPart, PartStamp, Pipeline};
 use crate::config::{Config, PlatformBackend};
 use crate::config_worker::{announce_admin_password, Plant};
 use crate::control::Controls;
-use crate::routes::Routes;
+use crate::routes::{AccessEpoch, Routes};
 use crate::systemd::{Notifier, Watchdog};
 
 /// Why the daemon could not start or stopped with an error.
@@ -154,6 +154,7 @@ impl Daemon {
         let capture = pipeline.start(image_settings(&state.image)?)?;
         await_first_frame(&frames, &config.capture.source);
 
+        let access = AccessEpoch::default();
         let (jobs, job_inbox) = crossbeam_channel::bounded(64);
         let controls = Controls {
             triggers: hal.trigger_outputs,
@@ -171,6 +172,7 @@ impl Daemon {
             controls,
             Arc::clone(&led),
             options.watchdog,
+            access.clone(),
         );
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
@@ -183,6 +185,7 @@ impl Daemon {
             ptz: ptz.handle(),
             events: events.handle(),
             model: config.platform.model.clone(),
+            access,
             state_dir: config.state_dir.clone(),
         };
         let config_thread = config_worker::spawn(service, plant, job_inbox)

@@ -10,6 +10,7 @@
 //! fsync); snapshots, streams and the control CGIs are answered here, on the event loop.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -17,7 +18,9 @@ use bytes::Bytes;
 use crossbeam_channel::{Sender, TrySendError};
 use ipcam_api::{authorize, ActiveViewer, LoginLimiter, Principal, Resource, Role, SharedState};
 use ipcam_hal::Led;
-use ipcam_httpd::{Broadcast, Handler, Reply, Request, Response, Status, StreamStats};
+use ipcam_httpd::{
+    Broadcast, Credentials, Handler, Method, Reply, Request, Response, Status, StreamStats,
+};
 
 use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
 use crate::config_worker::Job;
@@ -26,10 +29,68 @@ use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
 use crate::web;
 
+/// Counts changes of who may watch: users, passwords, access control, factory reset. The
+/// configuration thread advances it; open streams check their viewer again when it moves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccessEpoch(Arc<AtomicU64>);
+
+impl AccessEpoch {
+    /// Says that logins or access control changed.
+    pub(crate) fn advance(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Whether an open stream's viewer may still watch. Checked before every frame, it costs
+/// one atomic load until the access epoch moves; then the viewer's credentials go through
+/// the same authorization as a new request (a deleted user, a changed password, or access
+/// control switched on for an anonymous viewer ends the stream).
+struct StreamPermit {
+    state: SharedState,
+    epoch: AccessEpoch,
+    checked_at: AtomicU64,
+    client: IpAddr,
+    credentials: Option<Credentials>,
+}
+
+impl StreamPermit {
+    fn still_allowed(&self) -> bool {
+        let epoch = self.epoch.current();
+        if self.checked_at.swap(epoch, Ordering::AcqRel) == epoch {
+            return true;
+        }
+        let credentials = self
+            .credentials
+            .as_ref()
+            .map(|c| (c.user.as_str(), c.password.as_str()));
+        // A fresh limiter: a viewer re-checked after a change is not a login attempt.
+        let verdict = authorize(
+            &self.state.load(),
+            &mut LoginLimiter::new(),
+            self.client,
+            Instant::now(),
+            credentials,
+            "/mjpeg.cgi",
+            std::iter::empty(),
+        );
+        let allowed = matches!(verdict, Some(Ok(_)));
+        if !allowed {
+            log::info!("ending the stream of {}: no longer allowed", self.client);
+        }
+        allowed
+    }
+}
+
 /// Someone watching `/mjpeg.cgi`.
 struct Viewer {
     ip: IpAddr,
     user: Option<String>,
+    /// When the stream started, by the camera's clock (which a manual time set may have
+    /// moved away from the host's), like every other time the camera shows.
     since: SystemTime,
     stats: Arc<StreamStats>,
 }
@@ -44,6 +105,7 @@ pub(crate) struct Routes {
     pub(crate) controls: Controls,
     pub(crate) led: Arc<dyn Led>,
     pub(crate) watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    access: AccessEpoch,
     viewers: Vec<Viewer>,
     streaming: bool,
 }
@@ -58,6 +120,7 @@ impl Routes {
         controls: Controls,
         led: Arc<dyn Led>,
         watchdog: Option<(Arc<Notifier>, Watchdog)>,
+        access: AccessEpoch,
     ) -> Self {
         Routes {
             state,
@@ -68,6 +131,7 @@ impl Routes {
             controls,
             led,
             watchdog,
+            access,
             viewers: Vec::new(),
             streaming: false,
         }
@@ -120,11 +184,22 @@ impl Routes {
         self.viewers.push(Viewer {
             ip: request.peer.ip(),
             user: principal.name().map(str::to_owned),
-            since: SystemTime::now(),
+            since: self.controls.clock.now(),
             stats: Arc::clone(&stats),
         });
         self.update_led();
-        Response::stream(MJPEG_CONTENT_TYPE, self.frames.subscribe(stats))
+        let permit = StreamPermit {
+            state: self.state.clone(),
+            epoch: self.access.clone(),
+            checked_at: AtomicU64::new(self.access.current()),
+            client: request.peer.ip(),
+            credentials: request.credentials.clone(),
+        };
+        let body = self
+            .frames
+            .subscribe(stats)
+            .while_allowed(move || permit.still_allowed());
+        Response::stream(MJPEG_CONTENT_TYPE, body)
             .header("Cache-Control", "no-cache")
             .header("Pragma", "no-cache")
     }
@@ -203,6 +278,16 @@ impl Routes {
 /// Extension header on GET `/iocontrol.cgi`: what the login may do. The web page reads it
 /// instead of probing with requests that could be refused — browsers forget a cached Basic
 /// login on any 401 and would ask for it again.
+/// What a page of another site may fetch with the user's login: viewing only (an NVR
+/// dashboard's `<img>` of the snapshot or the stream, a link to the camera's page). Every
+/// other request of such a page is refused before authorization, because the browser
+/// would send the cached Basic login along: without this, any web page could embed
+/// `<img src="http://camera/reset.cgi?FactoryReset=Yes">` (cross-site request forgery).
+fn embeddable(method: Method, path: &str) -> bool {
+    let viewing = matches!(path, "/" | "/image.jpg" | "/mjpeg.cgi") || path.starts_with("/web/");
+    viewing && matches!(method, Method::Get | Method::Head)
+}
+
 fn role_name(principal: &Principal) -> &'static str {
     match principal {
         Principal::Anonymous => "anonymous",
@@ -243,6 +328,17 @@ fn page(request: &Request, path: &str) -> Response {
 impl Handler for Routes {
     fn handle(&mut self, request: &Request) -> Reply {
         let path = request.path.to_ascii_lowercase();
+        if request.foreign_origin && !embeddable(request.method, &path) {
+            log::info!(
+                "refused a request for {path} from {} made by a page of another site",
+                request.peer.ip()
+            );
+            return Response::error(
+                Status::BadRequest,
+                "refused: made by a page of another site (open the camera's own page)",
+            )
+            .into();
+        }
         let principal = match self.authorize(request, &path) {
             Ok(principal) => principal,
             Err(response) => return response.into(),

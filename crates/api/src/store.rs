@@ -97,7 +97,7 @@ impl StateStore {
     pub fn load(&self) -> Result<(Option<State>, LoadSource), StoreError> {
         let primary = self.path(STATE_FILE);
         let corrupt = match read_state(&primary)? {
-            Read::Loaded(state) => return Ok((Some(state), LoadSource::Primary)),
+            Read::Loaded(state) => return Ok((Some(*state), LoadSource::Primary)),
             Read::Missing => None,
             Read::Corrupt(reason) => Some(format!("{} is corrupt: {reason}", primary.display())),
         };
@@ -113,7 +113,7 @@ impl StateStore {
         match backup_read {
             Read::Loaded(state) => {
                 log::warn!("{reason}; using the last good copy {}", backup.display());
-                Ok((Some(state), LoadSource::Backup(reason)))
+                Ok((Some(*state), LoadSource::Backup(reason)))
             }
             Read::Missing if primary_missing => Ok((None, LoadSource::Empty)),
             Read::Missing => {
@@ -195,8 +195,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// What a state file held.
 #[derive(Debug, PartialEq)]
 enum Read {
-    /// A valid state.
-    Loaded(State),
+    /// A valid state (boxed: it is large, the other variants are small).
+    Loaded(Box<State>),
     /// No such file.
     Missing,
     /// Text that is not a valid state: why, without any value from the file.
@@ -219,7 +219,7 @@ fn read_state(path: &Path) -> Result<Read, StoreError> {
     };
     // The schema's messages name the parameter and the rule, never the value.
     Ok(match state.validate() {
-        Ok(()) => Read::Loaded(state),
+        Ok(()) => Read::Loaded(Box::new(state)),
         Err(e) => Read::Corrupt(e.to_string()),
     })
 }
@@ -260,7 +260,7 @@ mod tests {
     /// The valid state in `path`; anything else fails the test.
     fn loaded(path: &Path) -> State {
         match read_state(path) {
-            Ok(Read::Loaded(state)) => state,
+            Ok(Read::Loaded(state)) => *state,
             other => panic!("{}: {other:?}", path.display()),
         }
     }

@@ -56,8 +56,8 @@ pub enum HalError {
     /// The serial port failed.
     #[error(transparent)]
     Serial(#[from] SerialError),
-    /// The LED thread could not start.
-    #[error("cannot start the LED thread: {0}")]
+    /// A peripheral's thread (the LED's or the serial port's writer) could not start.
+    #[error("cannot start a peripheral thread (LED or serial port): {0}")]
     Thread(#[from] std::io::Error),
 }
 

@@ -9,12 +9,14 @@
 //! The daemon builds everything at once from its TOML config with [`Hal::from_config`]:
 //!
 //! ```
-//! use ipcam_hal::{Hal, HalConfig, SerialPort};
+//! use ipcam_hal::{Hal, HalConfig, SerialWriter};
 //! let config: HalConfig = toml::from_str("").unwrap(); // all-sim defaults
 //! let mut hal = Hal::from_config(&config).unwrap();
 //! hal.trigger_outputs[0].set(true).unwrap();
 //! assert!(hal.trigger_outputs[0].get());
-//! hal.serial.write_all(b"hello").unwrap();
+//! // The port gets its own thread: a write may wait for the line, a queued request never does.
+//! let serial = SerialWriter::spawn(hal.serial).unwrap();
+//! serial.try_send(b"hello").unwrap();
 //! ```
 
 pub mod backend;
@@ -30,4 +32,6 @@ pub use gpio::{Gpio, GpioConfig, GpioError, LineConfig};
 pub use input::DigitalInput;
 pub use led::{Led, LedMode};
 pub use output::DigitalOutput;
-pub use serial::{Serial, SerialBackendConfig, SerialConfig, SerialError, SerialPort};
+pub use serial::{
+    EnqueueError, Serial, SerialBackendConfig, SerialConfig, SerialError, SerialPort, SerialWriter,
+};

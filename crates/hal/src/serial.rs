@@ -1,12 +1,20 @@
 //! The camera's serial port, written by `/comport.cgi` (`ComOut=<data>&ComSend=Yes`) to talk to
 //! whatever hangs off it (a PTZ head, a relay board, a display).
+//!
+//! A write may wait for the line (a slow baud rate, flow control), so the daemon never writes
+//! from its event loop: [`SerialWriter`] gives the port its own thread and a bounded queue.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::backend::sim::SimSerial;
 use crate::backend::termios::TermiosSerial;
+
+mod writer;
+
+pub use writer::{EnqueueError, SerialWriter, MAX_REQUEST_BYTES, QUEUE_DEPTH};
 
 /// Why a serial operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,11 +46,18 @@ pub enum SerialError {
     /// Writing failed.
     #[error("serial write failed: {0}")]
     Write(#[source] std::io::Error),
+    /// The line took no byte for this long: flow control holds it (RTS/CTS with nothing
+    /// connected, XOFF) or the device is wedged. The rest of the data was not sent.
+    #[error(
+        "serial port took nothing for {0:?} (flow control holding the line, or nothing connected)"
+    )]
+    Stalled(Duration),
 }
 
 /// A port that sends bytes.
 pub trait SerialPort: Send {
-    /// Sends all of `data` (queued to the driver; the call does not wait for the wire).
+    /// Sends all of `data` to the driver. This may wait while the driver's buffer is full, so it
+    /// belongs on the port's own thread ([`SerialWriter`]), never on an event loop.
     fn write_all(&mut self, data: &[u8]) -> Result<(), SerialError>;
 }
 

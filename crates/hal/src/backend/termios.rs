@@ -1,11 +1,19 @@
 //! A real serial port through termios (`nix`): raw mode, the configured baud rate and frame
 //! format, no echo or line editing, so that `/comport.cgi` data reaches the wire byte for byte.
+//!
+//! The device stays non-blocking: a write waits for room in the driver's buffer with `poll`, and
+//! gives up once the line has taken nothing for [`TermiosSerial::stall_timeout`] — with RTS/CTS
+//! and nothing connected, or a peripheral holding XOFF, a blocking write would never return.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::time::Duration;
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{
     cfmakeraw, cfsetspeed, tcgetattr, tcsetattr, BaudRate, ControlFlags, InputFlags, SetArg,
     Termios,
@@ -13,17 +21,26 @@ use nix::sys::termios::{
 
 use crate::serial::{FlowControl, Parity, SerialConfig, SerialError, SerialPort};
 
+/// The transmit buffer of a Linux UART driver (`UART_XMIT_SIZE`, one page): how much a write
+/// may have to wait behind when the port is busy but healthy.
+const DRIVER_BUFFER_BYTES: u32 = 4096;
+/// Bits on the wire per byte, counted generously (start, 8 data, parity, 2 stop).
+const MAX_BITS_PER_BYTE: u32 = 12;
+/// The shortest stall timeout, for fast lines whose buffer drains in a few milliseconds.
+const MIN_STALL_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// An open termios device.
 pub struct TermiosSerial {
     file: File,
+    stall_timeout: Duration,
 }
 
 impl TermiosSerial {
     /// Opens and configures the device of `config`.
     pub fn open(config: &SerialConfig) -> Result<TermiosSerial, SerialError> {
         let baud = baud_rate(config.baud)?;
-        // O_NONBLOCK so that opening cannot hang waiting for a modem's carrier; cleared below once
-        // CLOCAL says to ignore it. O_NOCTTY so that the daemon never acquires a controlling tty.
+        // O_NONBLOCK so that neither opening (a modem's carrier) nor writing (flow control) can
+        // hang. O_NOCTTY so that the daemon never acquires a controlling tty.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -40,15 +57,51 @@ impl TermiosSerial {
         let mut termios = tcgetattr(&file).map_err(configure_error)?;
         apply(&mut termios, config, baud)?;
         tcsetattr(&file, SetArg::TCSANOW, &termios).map_err(configure_error)?;
-        fcntl(&file, FcntlArg::F_SETFL(OFlag::empty())).map_err(configure_error)?;
-        Ok(TermiosSerial { file })
+        Ok(TermiosSerial {
+            file,
+            stall_timeout: stall_timeout(config.baud),
+        })
+    }
+
+    /// How long a write waits for the line to take another byte before it fails with
+    /// [`SerialError::Stalled`]: twice the time a full driver buffer takes to drain at the
+    /// configured rate (about 10 s at 9600 baud), at least one second.
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
+    }
+
+    /// Waits until the device takes more bytes, or the stall timeout passes.
+    fn wait_for_room(&self) -> Result<(), SerialError> {
+        let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLOUT)];
+        let timeout = PollTimeout::try_from(self.stall_timeout).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, timeout) {
+            Ok(0) => Err(SerialError::Stalled(self.stall_timeout)),
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(errno) => Err(SerialError::Write(errno.into())),
+        }
     }
 }
 
 impl SerialPort for TermiosSerial {
-    fn write_all(&mut self, data: &[u8]) -> Result<(), SerialError> {
-        self.file.write_all(data).map_err(SerialError::Write)
+    fn write_all(&mut self, mut data: &[u8]) -> Result<(), SerialError> {
+        while !data.is_empty() {
+            match self.file.write(data) {
+                Ok(0) => return Err(SerialError::Write(ErrorKind::WriteZero.into())),
+                Ok(written) => data = &data[written..],
+                Err(err) if err.kind() == ErrorKind::WouldBlock => self.wait_for_room()?,
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => return Err(SerialError::Write(err)),
+            }
+        }
+        Ok(())
     }
+}
+
+fn stall_timeout(baud: u32) -> Duration {
+    let drain = Duration::from_secs_f64(
+        f64::from(DRIVER_BUFFER_BYTES * MAX_BITS_PER_BYTE) / f64::from(baud.max(1)),
+    );
+    (2 * drain).max(MIN_STALL_TIMEOUT)
 }
 
 /// Raw mode plus the frame format of `config`.
@@ -228,6 +281,33 @@ mod tests {
             TermiosSerial::open(&nine_bits),
             Err(SerialError::InvalidSetting(_))
         ));
+    }
+
+    #[test]
+    fn a_line_that_takes_nothing_fails_the_write_instead_of_blocking_forever() {
+        // Nobody reads the master, so the pty's buffer fills like a UART's under RTS/CTS.
+        let (_master, path, _slave) = pty();
+        let mut port = TermiosSerial::open(&config(path)).unwrap();
+        let chunk = [b'x'; 4096];
+        let mut sent = 0;
+        let error = loop {
+            match port.write_all(&chunk) {
+                Ok(()) => sent += chunk.len(),
+                Err(err) => break err,
+            }
+            assert!(sent < 16 << 20, "16 MiB went into a pty nobody reads");
+        };
+        assert!(
+            matches!(error, SerialError::Stalled(waited) if waited == port.stall_timeout()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_stall_timeout_covers_draining_a_full_driver_buffer() {
+        // 4096 bytes of 12 bits take 5.12 s at 9600 baud; twice that is allowed.
+        assert_eq!(stall_timeout(9600), Duration::from_millis(10_240));
+        assert_eq!(stall_timeout(921_600), MIN_STALL_TIMEOUT);
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! The camera-control CGIs of spec chapter 5 end to end, over real TCP: `/pantiltcontrol.cgi`
 //! moves the head and the MJPEG part headers (spec 4.1.2) show it converge; presets are set,
 //! visited, cleared, swung through and survive a restart; `/iocontrol.cgi` drives the trigger
-//! lines and shows in the headers; `/comport.cgi` reaches the serial port; and each role gets
+//! lines and shows in the headers; `/comport.cgi` reaches the serial port (the sim, and a real
+//! termios port on a pseudo-terminal) without ever waiting for the line; and each role gets
 //! exactly what DESIGN.md "Who may do what" allows.
 
 mod common;
 
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{MjpegStream, TestCamera, ADMIN, DEADLINE};
-use ipcam_hal::{Gpio, LineConfig};
+use ipcam_hal::serial::MAX_REQUEST_BYTES;
+use ipcam_hal::{Gpio, LineConfig, SerialBackendConfig, SerialConfig};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 /// The sim GPIO lines the tests wire the trigger outputs to.
 const TRIGGER1_LINE: u32 = 17;
@@ -57,6 +64,14 @@ fn serial_written(camera: &TestCamera) -> Vec<u8> {
         .sim_serial()
         .expect("the tests' serial backend is the sim")
         .written()
+}
+
+/// Waits until the sim port has received exactly `expected` in all: the port has its own
+/// thread, so bytes arrive shortly after the 204.
+fn wait_for_serial(camera: &TestCamera, expected: &[u8]) {
+    common::wait_for(&format!("the serial port to receive {expected:?}"), || {
+        (serial_written(camera) == expected).then_some(())
+    });
 }
 
 fn pantilt(camera: &TestCamera, credentials: Option<(&str, &str)>, form: &str) -> u16 {
@@ -671,11 +686,11 @@ fn comport_writes_exactly_the_decoded_bytes() {
     let camera = fast_camera();
     let reply = camera.post("/comport.cgi", ADMIN, "ComOut=hello%0D%0A&ComSend=Yes");
     assert_eq!(reply.status, 204, "{}", reply.text());
-    assert_eq!(serial_written(&camera), b"hello\r\n");
+    wait_for_serial(&camera, b"hello\r\n");
 
     let reply = camera.get("/comport.cgi?ComOut=a%2Bb%26c%3D+d&ComSend=Yes", ADMIN);
     assert_eq!(reply.status, 204, "{}", reply.text());
-    assert_eq!(serial_written(&camera), b"hello\r\na+b&c= d");
+    wait_for_serial(&camera, b"hello\r\na+b&c= d");
 
     for form in [
         "ComOut=nope",
@@ -689,11 +704,37 @@ fn comport_writes_exactly_the_decoded_bytes() {
             "{form}"
         );
     }
+    // Requests reach the port in order, so once this marker is there, nothing refused is.
     assert_eq!(
-        serial_written(&camera),
-        b"hello\r\na+b&c= d",
-        "nothing more sent"
+        camera
+            .post("/comport.cgi", ADMIN, "ComOut=.&ComSend=Yes")
+            .status,
+        204
     );
+    wait_for_serial(&camera, b"hello\r\na+b&c= d.");
+}
+
+#[test]
+fn comport_refuses_more_than_a_request_may_carry_and_sends_none_of_it() {
+    let camera = fast_camera();
+    let too_long = format!("ComOut={}&ComSend=Yes", "%FF".repeat(MAX_REQUEST_BYTES + 1));
+    let reply = camera.post("/comport.cgi", ADMIN, &too_long);
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    let reason = reply.text();
+    assert!(
+        reason.contains("ComOut") && reason.contains(&MAX_REQUEST_BYTES.to_string()),
+        "names the parameter and the limit: {reason}"
+    );
+    assert_eq!(reason.trim_end().lines().count(), 1, "one line: {reason}");
+
+    let longest = "z".repeat(MAX_REQUEST_BYTES);
+    let reply = camera.post(
+        "/comport.cgi",
+        ADMIN,
+        &format!("ComOut={longest}&ComSend=Yes"),
+    );
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    wait_for_serial(&camera, longest.as_bytes());
 }
 
 #[test]
@@ -706,16 +747,120 @@ fn comport_sends_binary_frames_but_text_cgis_refuse_non_utf8_values() {
         "ComOut=%FF%01%00%02%20%00%23&ComSend=Yes",
     );
     assert_eq!(reply.status, 204, "{}", reply.text());
-    assert_eq!(
-        serial_written(&camera),
-        [0xff, 0x01, 0x00, 0x02, 0x20, 0x00, 0x23]
-    );
+    wait_for_serial(&camera, &[0xff, 0x01, 0x00, 0x02, 0x20, 0x00, 0x23]);
 
     let reply = camera.post("/system.cgi", ADMIN, "CameraName=%FF");
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("CameraName"), "{}", reply.text());
     let reply = camera.post("/iocontrol.cgi", ADMIN, "Trigger1=%FE");
     assert_eq!(reply.status, 400);
+}
+
+// ---------------------------------------------------------------------------------------
+// /comport.cgi on a real termios port: a pseudo-terminal's slave is the camera's serial
+// device, and its master is the peripheral at the other end of the wire.
+
+/// A pseudo-terminal standing in for the serial line.
+struct Wire {
+    peripheral: File,
+    device: PathBuf,
+    /// Kept open so that the line exists however the daemon opens and closes it.
+    _slave: OwnedFd,
+}
+
+impl Wire {
+    fn new() -> Wire {
+        let pair = nix::pty::openpty(None, None).expect("openpty");
+        let device = nix::unistd::ttyname(&pair.slave).expect("the slave's path");
+        Wire {
+            peripheral: File::from(pair.master),
+            device,
+            _slave: pair.slave,
+        }
+    }
+
+    /// A camera whose serial port is this line, through the termios backend at 115200 8N1.
+    fn camera(&self) -> TestCamera {
+        let device = self.device.clone();
+        TestCamera::start_with(move |config| {
+            fast(config);
+            config.hal.serial = SerialBackendConfig::Termios(SerialConfig {
+                device,
+                baud: 115_200,
+                ..SerialConfig::default()
+            });
+        })
+    }
+
+    /// Reads exactly `len` bytes at the peripheral's end, failing at the deadline.
+    fn receive(&mut self, len: usize) -> Vec<u8> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut received = Vec::with_capacity(len);
+        let mut buf = [0u8; 4096];
+        while received.len() < len {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut fds = [PollFd::new(self.peripheral.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(
+                &mut fds,
+                PollTimeout::try_from(left).expect("a short deadline"),
+            )
+            .expect("poll the pty master");
+            assert!(ready > 0, "timed out: received {received:?} of {len} bytes");
+            let wanted = (len - received.len()).min(buf.len());
+            let count = self.peripheral.read(&mut buf[..wanted]).expect("read");
+            received.extend_from_slice(&buf[..count]);
+        }
+        received
+    }
+}
+
+#[test]
+fn comport_bytes_come_out_of_a_real_serial_line_unchanged() {
+    let mut wire = Wire::new();
+    let camera = wire.camera();
+    let reply = camera.post("/comport.cgi", ADMIN, "ComOut=%FF%01%00&ComSend=Yes");
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(wire.receive(3), [0xff, 0x01, 0x00]);
+
+    // A cooked tty would turn LF into CR LF, or eat the NUL.
+    let reply = camera.get("/comport.cgi?ComOut=GOTO+3%0D%0A%00&ComSend=Yes", ADMIN);
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(wire.receive(9), b"GOTO 3\r\n\0");
+}
+
+#[test]
+fn a_line_that_takes_nothing_gets_503_while_the_camera_keeps_answering() {
+    let wire = Wire::new();
+    let camera = wire.camera();
+    let full_request = format!("ComOut={}&ComSend=Yes", "w".repeat(MAX_REQUEST_BYTES));
+    // Nobody reads the line (flow control holding it, say): the pty's buffer fills, then the
+    // port's queue, and then requests are refused at once instead of waiting for the line.
+    let mut accepted = 0;
+    let refused = loop {
+        let reply = camera.post("/comport.cgi", ADMIN, &full_request);
+        if reply.status != 204 {
+            break reply;
+        }
+        accepted += 1;
+        assert!(
+            accepted < 4096,
+            "a MiB queued for a line that takes nothing"
+        );
+    };
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    let reason = refused.text();
+    assert_eq!(reason.trim_end().lines().count(), 1, "one line: {reason}");
+    io_status(&camera, ADMIN);
+
+    // Once the peripheral reads again, the line drains and requests are taken again.
+    let mut peripheral = wire.peripheral.try_clone().expect("clone the pty master");
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 4096];
+        while peripheral.read(&mut sink).is_ok_and(|count| count > 0) {}
+    });
+    common::wait_for("the serial port to take requests again", || {
+        (camera.post("/comport.cgi", ADMIN, &full_request).status == 204).then_some(())
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -814,7 +959,8 @@ fn each_role_gets_exactly_what_the_design_allows() {
     assert_eq!(pantilt(&camera, ADMIN, "PanTiltPresetPositionMove=0"), 204);
     stream.until_at(HOME);
     assert_eq!(io_bits(&camera), "1101");
-    assert_eq!(serial_written(&camera), b"x");
+    // Requests reach the port in order: had a refused one been sent, it would come before.
+    wait_for_serial(&camera, b"x");
 }
 
 #[test]

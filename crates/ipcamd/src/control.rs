@@ -1,8 +1,8 @@
 //! The camera-control CGIs of spec chapter 5: `/iocontrol.cgi`, `/pantiltcontrol.cgi` and
 //! `/comport.cgi`.
 //!
-//! All three are quick (a GPIO write, a queued motor command, bytes handed to the kernel's
-//! serial buffer), so they run on the event loop. Parameter names are matched ignoring
+//! All three are quick (a GPIO write, a queued motor command, bytes queued for the serial port's
+//! own thread), so they run on the event loop. Parameter names are matched ignoring
 //! ASCII case, as the configuration CGIs match them. A bare `/pantiltcontrol.cgi` with no
 //! parameters answers 204 without moving: home-automation drivers poll it as a "refresh",
 //! and the web page uses it to learn whether the user may steer.
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use ipcam_api::timezone::DATE_TIME_LEN;
 use ipcam_api::CameraClock;
 use ipcam_events::EventsHandle;
-use ipcam_hal::{DigitalOutput, Serial, SerialPort as _};
+use ipcam_hal::{DigitalOutput, EnqueueError, SerialWriter};
 use ipcam_httpd::{Response, Status};
 use ipcam_ptz::cgi::{parse_pantilt, ParamError};
 use ipcam_ptz::{Effect, PresetRecord, PtzError, PtzHandle};
@@ -22,7 +22,7 @@ use crate::camera::{IoBit, IoStatus};
 /// The hardware the control CGIs drive.
 pub(crate) struct Controls {
     pub(crate) triggers: [Box<dyn DigitalOutput>; 2],
-    pub(crate) serial: Serial,
+    pub(crate) serial: SerialWriter,
     pub(crate) io: Arc<IoStatus>,
     pub(crate) ptz: PtzHandle,
     pub(crate) clock: CameraClock,
@@ -134,11 +134,14 @@ impl Controls {
         }
     }
 
-    /// `/comport.cgi` (5.1.11): `ComOut=<data>&ComSend=Yes` writes the data to the port.
+    /// `/comport.cgi` (5.1.11): `ComOut=<data>&ComSend=Yes` queues the data for the port and
+    /// answers without waiting for the line: 204 once queued, 400 beyond
+    /// [`ipcam_hal::serial::MAX_REQUEST_BYTES`], 503 while the queue is full. Write failures
+    /// happen later, on the port's thread, which logs them.
     /// The data may be any bytes, percent-encoded (`%FF%01` for a Pelco-D frame), so it is
     /// taken from the binary parameters when it is not UTF-8.
     pub(crate) fn com_port(
-        &mut self,
+        &self,
         params: &[(String, String)],
         binary: &[(String, Vec<u8>)],
     ) -> Response {
@@ -161,10 +164,14 @@ impl Controls {
         let (Some(data), true) = (data, send) else {
             return bad_request("ComOut and ComSend=Yes are required");
         };
-        match self.serial.write_all(data) {
+        match self.serial.try_send(data) {
             Ok(()) => Response::no_content(),
-            Err(err) => {
-                log::error!("serial write failed: {err}");
+            Err(err @ EnqueueError::TooLong { .. }) => bad_request(&format!("ComOut: {err}")),
+            Err(err @ EnqueueError::QueueFull) => {
+                Response::error(Status::ServiceUnavailable, &err.to_string())
+            }
+            Err(err @ EnqueueError::Stopped) => {
+                log::error!("{err}");
                 Response::error(Status::InternalError, "cannot write to the serial port")
             }
         }

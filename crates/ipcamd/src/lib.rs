@@ -158,7 +158,8 @@ impl Daemon {
         let (jobs, job_inbox) = crossbeam_channel::bounded(64);
         let controls = Controls {
             triggers: hal.trigger_outputs,
-            serial: hal.serial,
+            serial: ipcam_hal::SerialWriter::spawn(hal.serial)
+                .map_err(ipcam_hal::HalError::Thread)?,
             io,
             ptz: ptz.handle(),
             clock: service.clock(),

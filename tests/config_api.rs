@@ -207,6 +207,7 @@ const DDNS_PROVIDERS: &[&str] = &[
     "Sharella",
     "51Wireless",
     "PLANEX CyberGate",
+    "Address.net",
 ];
 /// 3.4.5 `TransmissionRate`.
 const TRANSMISSION_RATES: &[&str] = &[
@@ -615,6 +616,8 @@ fn admin_credentials_are_the_system_cgi_ones() {
     for (name, value) in [
         ("AdminID", "a".repeat(13)),
         ("AdminPassword", "p".repeat(9)),
+        // A login without a password is no login (start-up refuses it too).
+        ("AdminPassword", String::new()),
     ] {
         assert_rejected(&camera, "/system.cgi", &[(name, &value)], Via::Form, name);
     }
@@ -818,11 +821,12 @@ fn userlist_adds_and_deletes_users() {
     assert_eq!(camera.get("/image.jpg", Some(("bob", "pw3"))).status, 200);
     assert_eq!(camera.get("/system.cgi", Some(("bob", "pw3"))).status, 401);
 
-    let refused: [(&[(String, String)], &str); 6] = [
+    let refused: [(&[(String, String)], &str); 7] = [
         (&add_user("alice", "other", "0"), "UserName"), // names are unique
         (&add_user("admin", "other", "0"), "UserName"), // nor the administrator's
         (&add_user(&"n".repeat(13), "pw", "0"), "UserName"),
         (&add_user("carol", &"p".repeat(9), "0"), "UserPassword"),
+        (&add_user("carol", "", "0"), "UserPassword"), // a login needs a password
         (&add_user("carol", "pw", "2"), "UserPrivilege"),
         (&add_user("ca\r\nrol", "pw", "0"), "UserName"),
     ];
@@ -1405,7 +1409,15 @@ fn email_table_and_its_limits() {
     let address = |name| Case {
         name,
         good: vec![email_address(64), "camera@example.com".into()],
-        bad: vec![email_address(65), "camera@example.com\r\nBcc: x@y.z".into()],
+        // The mailer's rule (lettre's address parser): one typo must not get through
+        // and leave e-mail, and the settings pushed with it, unusable.
+        bad: vec![
+            email_address(65),
+            "camera@example.com\r\nBcc: x@y.z".into(),
+            "owner@".into(),
+            "me@example.com;typo".into(),
+            "a..b@example.com".into(),
+        ],
         with: Vec::new(),
     };
     let enable = |name| {

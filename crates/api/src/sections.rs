@@ -169,7 +169,8 @@ impl Section for ImageConfig {
     const PARAMS: &'static [crate::schema::Param<Self>] = Self::PARAM_TABLE;
 }
 
-/// Table 2 of the appendix: the dynamic DNS providers, in the spec's spelling.
+/// Table 2 of the appendix: the dynamic DNS providers, in the spec's spelling (all 18
+/// rows; the last, `Address.net`, ends the spec file without a line break).
 pub const DDNS_PROVIDERS: &[&str] = &[
     "www.dlinkddns.com",
     "WWW.ORAY.NET",
@@ -188,6 +189,7 @@ pub const DDNS_PROVIDERS: &[&str] = &[
     "Sharella",
     "51Wireless",
     "PLANEX CyberGate",
+    "Address.net",
 ];
 
 section! {

@@ -14,6 +14,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -93,6 +94,11 @@ impl Session {
         password: &str,
         before_load: Option<&str>,
     ) -> Session {
+        Session::open_at(camera.addr, user, password, before_load)
+    }
+
+    /// Opens the page served at `addr` (the main or the second HTTP port).
+    fn open_at(addr: SocketAddr, user: &str, password: &str, before_load: Option<&str>) -> Session {
         let turn = one_browser_at_a_time();
         let options = LaunchOptions::default_builder()
             .path(Some(chromium_path()))
@@ -127,7 +133,7 @@ impl Session {
         let session = Session {
             tab,
             _browser: browser,
-            base: format!("http://{}/", camera.addr),
+            base: format!("http://{addr}/"),
             prompts,
             requests,
             _turn: turn,
@@ -600,23 +606,75 @@ fn every_settings_page_shows_exactly_its_cgis_parameters() {
 }
 
 #[test]
-fn a_privilege_0_user_sees_only_the_live_view() {
+fn each_login_sees_only_what_its_role_may_use() {
     let camera = TestCamera::start();
     add_user(&camera, "viewer", "view0", 0);
-    let page = Session::open(&camera, "viewer", "view0");
-    assert_eq!(page.wait_for_role(), "viewer");
-    page.until("a frame", || (page.frames() >= 1).then_some(()));
-    assert!(page.truth("document.querySelector('#nav').hidden"));
-    assert!(page.truth("document.querySelector('#pad').hidden"));
-    assert!(page.truth("[...document.querySelectorAll('#io button')].every((b) => b.disabled)"));
+    add_user(&camera, "operator", "oper1", 1);
+    for (user, password, pad_shown, usable_io) in [
+        ("viewer", "view0", false, "[]"),
+        ("operator", "oper1", true, r#"["ImageUpload","ImageEmail"]"#),
+    ] {
+        let page = Session::open(&camera, user, password);
+        assert_eq!(page.wait_for_role(), user);
+        page.until("a frame", || (page.frames() >= 1).then_some(()));
+        assert!(
+            page.truth("document.querySelector('#nav').hidden"),
+            "{user}"
+        );
+        assert_eq!(
+            !page.truth("document.querySelector('#pad').hidden"),
+            pad_shown,
+            "{user}: the pan-tilt pad"
+        );
+        assert_eq!(
+            page.string(
+                "JSON.stringify([...document.querySelectorAll('#io button')]\
+                 .filter((b) => !b.disabled).map((b) => b.dataset.io))"
+            )
+            .as_deref(),
+            Some(usable_io),
+            "{user}: the I/O switches"
+        );
 
-    page.go("#settings/system");
-    page.until("a frame on the settings URL", || {
-        (page.frames() >= 1).then_some(())
+        page.go("#settings/system");
+        page.until("a frame on the settings URL", || {
+            (page.frames() >= 1).then_some(())
+        });
+        assert!(page.truth("document.querySelector('#view-settings').hidden"));
+        assert!(page.truth("!document.querySelector('#view-live').hidden"));
+        assert!(
+            page.truth("document.querySelector('form[data-cgi]') === null"),
+            "{user}: no settings form"
+        );
+    }
+}
+
+#[test]
+fn the_page_works_from_the_second_http_port() {
+    let camera = TestCamera::start();
+    let port = ipcam_testkit::free_port();
+    let set = camera.post(
+        "/network.cgi",
+        ADMIN,
+        &format!("SecondHTTPPortEnable=3&SecondHTTPPort={port}"),
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    let second = SocketAddr::from(([127, 0, 0, 1], port));
+    common::wait_for("the second port to answer", || {
+        std::net::TcpStream::connect(second).ok()?;
+        (common::get(second, "/", ADMIN).status == 200).then_some(())
     });
-    assert!(page.truth("document.querySelector('#view-settings').hidden"));
-    assert!(page.truth("!document.querySelector('#view-live').hidden"));
-    assert!(page.truth("document.querySelector('form[data-cgi]') === null"));
+    let page = Session::open_at(second, "admin", ADMIN_PASSWORD, None);
+    assert_eq!(page.wait_for_role(), "admin");
+    page.until("frames on the second port", || {
+        (page.frames() >= 3).then_some(())
+    });
+    page.open_settings("system");
+    let requests = page.requests.lock().unwrap().clone();
+    assert!(
+        requests.iter().all(|url| url.starts_with(&page.base)),
+        "everything from the second port: {requests:?}"
+    );
 }
 
 #[test]

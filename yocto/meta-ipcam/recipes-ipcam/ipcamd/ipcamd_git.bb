@@ -9,10 +9,9 @@ BUGTRACKER = "https://example.invalid/ipcam/issues"
 CVE_PRODUCT = "ipcamd"
 SECTION = "network"
 LICENSE = "MIT | Apache-2.0"
-# The workspace declares "MIT OR Apache-2.0" in Cargo.toml and ships no license texts yet.
-# nooelint: oelint.var.licenseremotefile
-LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302 \
-                    file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7cacdbeed46a0096b10"
+# "MIT OR Apache-2.0" in Cargo.toml; the texts are at the root of the source tree.
+LIC_FILES_CHKSUM = "file://LICENSE-MIT;md5=952525c7a65c048082ecad197ad88ecb \
+                    file://LICENSE-APACHE;md5=3b83ef96387f14655fc854ddc3c6bd57"
 
 # Keep in step with [workspace.package] version in Cargo.toml.
 PV = "0.1.0+git"

@@ -174,7 +174,7 @@ impl Worker {
     /// ignore settings equal to the ones they have.
     fn update_events(&self) {
         if let Err(err) = self.plant.events.apply_state(self.service.state()) {
-            log::error!("upload/e-mail settings are unusable: {err}");
+            log::error!("some upload/e-mail settings are unusable: {err}");
         }
     }
 

@@ -137,7 +137,7 @@ impl Daemon {
             Events::spawn(newest, SystemClock::camera(service.clock()))?
         };
         if let Err(err) = events.handle().apply_state(&state) {
-            log::error!("stored upload/e-mail settings are unusable: {err}");
+            log::error!("some stored upload/e-mail settings are unusable: {err}");
         }
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,

@@ -1117,6 +1117,30 @@ fn network_table_and_its_limits() {
 }
 
 #[test]
+fn a_second_http_port_that_cannot_be_opened_is_refused_and_not_saved() {
+    let camera = TestCamera::start();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to occupy");
+    let port = taken.local_addr().unwrap().port().to_string();
+    assert_rejected(
+        &camera,
+        "/network.cgi",
+        &[("SecondHTTPPortEnable", "3"), ("SecondHTTPPort", &port)],
+        Via::Form,
+        "SecondHTTPPort",
+    );
+    let info = get_table(&camera, "/inetwork.cgi");
+    let second = value_of(&info, "SecondaryHTTPPort").unwrap_or_default();
+    assert!(second.starts_with("Disable"), "{second}");
+    drop(taken);
+    assert_accepted(
+        &camera,
+        "/network.cgi",
+        &[("SecondHTTPPortEnable", "3"), ("SecondHTTPPort", &port)],
+        Via::Form,
+    );
+}
+
+#[test]
 fn second_http_port_opens_and_closes_live() {
     let camera = TestCamera::start();
     let port = ipcam_testkit::free_port();

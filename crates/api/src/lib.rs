@@ -95,8 +95,8 @@ pub use sections::{
     UserAccessConfig, UserRecord, WirelessConfig, DDNS_PROVIDERS, TRANSMISSION_RATES, TX_KEYS,
 };
 pub use service::{
-    ActiveViewer, ConfigService, Effects, InitialAdmin, LedMode, LoadReport, OpenError, Reply,
-    RuntimeInfo, SharedState, CGI_VERSION,
+    ActiveViewer, ConfigService, Effects, InitialAdmin, LedMode, LoadReport, OpenError, PortOpener,
+    Reply, RuntimeInfo, SharedState, CGI_VERSION,
 };
 pub use state::{
     PresetRecord, State, MAX_PAN, MAX_PRESET, MAX_PRESET_NAME, MAX_TILT, MAX_USERS, STATE_VERSION,

@@ -79,8 +79,13 @@ pub struct ActiveViewer {
     pub ms_per_packet: u32,
 }
 
+/// Opens a listening port now, or says why it cannot: the daemon binds it (and keeps it
+/// for the effect that follows), so that a `SecondHTTPPort` that cannot work (in use, or
+/// privileged) is refused with a reason instead of saved and silently not served.
+pub type PortOpener<'a> = &'a dyn Fn(u16) -> Result<(), String>;
+
 /// What only the daemon knows, passed with each request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RuntimeInfo<'a> {
     /// `Model` of `/isystem.cgi`.
     pub model: &'a str,
@@ -92,6 +97,21 @@ pub struct RuntimeInfo<'a> {
     pub viewers: &'a [ActiveViewer],
     /// Size of the latest JPEG in bytes (`FrameSize` of `/iimage.cgi`).
     pub latest_frame_size: Option<usize>,
+    /// Tries a newly enabled second HTTP port before it is saved; `None` accepts any.
+    pub open_port: Option<PortOpener<'a>>,
+}
+
+impl std::fmt::Debug for RuntimeInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeInfo")
+            .field("model", &self.model)
+            .field("firmware_version", &self.firmware_version)
+            .field("http_port", &self.http_port)
+            .field("viewers", &self.viewers)
+            .field("latest_frame_size", &self.latest_frame_size)
+            .field("open_port", &self.open_port.is_some())
+            .finish()
+    }
 }
 
 /// `LEDControl`.
@@ -385,8 +405,16 @@ impl ConfigService {
         runtime: &RuntimeInfo<'_>,
     ) -> Result<Effects, ApiError> {
         let next = self.edit(Resource::Network, params, |s| &mut s.network)?;
-        if next.network.second_port() == Some(runtime.http_port) {
+        let wanted = next.network.second_port();
+        if wanted == Some(runtime.http_port) {
             return Err(ApiError::invalid("SecondHTTPPort", "is the main HTTP port"));
+        }
+        if let (Some(port), Some(open)) = (wanted, runtime.open_port) {
+            if wanted != self.state.network.second_port() {
+                open(port).map_err(|why| {
+                    ApiError::invalid("SecondHTTPPort", format!("cannot be opened: {why}"))
+                })?;
+            }
         }
         let before = self.state.network.clone();
         self.commit(next)?;

@@ -13,6 +13,7 @@ const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     http_port: 80,
     viewers: &[],
     latest_frame_size: Some(12345),
+    open_port: None,
 };
 
 fn service() -> (tempfile::TempDir, ConfigService) {
@@ -1068,6 +1069,39 @@ fn network_rules_between_parameters() {
     assert_eq!(same.effects.second_http_port, None);
     let off = accepted(&mut s, Resource::Network, &[("SecondHTTPPortEnable", "0")]);
     assert_eq!(off.effects.second_http_port, Some(None));
+}
+
+#[test]
+fn a_second_port_is_tried_before_it_is_saved_and_only_when_it_changes() {
+    let (_dir, mut s) = service();
+    let tried = std::cell::RefCell::new(Vec::new());
+    let in_use = |port: u16| {
+        tried.borrow_mut().push(port);
+        Err("address in use".to_owned())
+    };
+    let runtime = RuntimeInfo {
+        open_port: Some(&in_use),
+        ..RUNTIME
+    };
+    let before = get(&mut s, Resource::Network);
+    let request = pairs(&[("SecondHTTPPortEnable", "3"), ("SecondHTTPPort", "8081")]);
+    let err = s
+        .handle(Resource::Network, &request, &runtime)
+        .expect_err("a port that cannot be opened");
+    assert!(err.to_string().contains("SecondHTTPPort"), "{err}");
+    assert!(err.to_string().contains("address in use"), "{err}");
+    assert_eq!(get(&mut s, Resource::Network), before, "nothing saved");
+    assert_eq!(*tried.borrow(), [8081]);
+
+    // Once the port is in use by the camera itself, setting it again does not try it.
+    accepted(
+        &mut s,
+        Resource::Network,
+        &[("SecondHTTPPortEnable", "3"), ("SecondHTTPPort", "8081")],
+    );
+    s.handle(Resource::Network, &request, &runtime)
+        .expect("an unchanged second port is not tried again");
+    assert_eq!(*tried.borrow(), [8081]);
 }
 
 #[test]

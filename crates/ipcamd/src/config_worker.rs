@@ -5,6 +5,7 @@
 //! chapter-3 request (and every preset change) to this thread, which answers it once the
 //! new state is durable and then applies the [`Effects`] in order.
 
+use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -68,6 +69,8 @@ struct Worker {
     service: ConfigService,
     plant: Plant,
     second_listener: Option<(u16, ListenerId)>,
+    /// A second port bound while its request was checked, waiting for the effect to serve it.
+    opened_port: Option<(u16, TcpListener)>,
 }
 
 /// Starts the thread on the jobs of `inbox`; it ends when every sender is gone.
@@ -80,6 +83,7 @@ pub(crate) fn spawn(
         service,
         plant,
         second_listener: None,
+        opened_port: None,
     };
     worker.apply_whole_state();
     std::thread::Builder::new()
@@ -98,31 +102,17 @@ impl Worker {
                     latest_frame_size,
                     responder,
                 } => {
-                    let runtime = RuntimeInfo {
-                        model: &self.plant.model,
-                        firmware_version: FIRMWARE_VERSION,
-                        http_port: self.plant.main_addr.port(),
-                        viewers: &viewers,
-                        latest_frame_size,
-                    };
-                    match self.service.handle(resource, &params, &runtime) {
-                        Ok(reply) => {
-                            responder.complete(cgi_response(reply.status, reply.body));
-                            let changed = !params.is_empty();
-                            self.apply(reply.effects);
-                            if changed {
-                                self.update_events();
-                            }
-                        }
-                        Err(err) => {
-                            let status = if err.status() == 400 {
-                                Status::BadRequest
-                            } else {
-                                Status::InternalError
-                            };
-                            responder.complete(Response::error(status, &err.to_string()));
+                    let (response, effects) =
+                        self.answer_cgi(resource, &params, &viewers, latest_frame_size);
+                    responder.complete(response);
+                    if let Some(effects) = effects {
+                        self.apply(effects);
+                        if !params.is_empty() {
+                            self.update_events();
                         }
                     }
+                    // A port opened for a request that did not end up serving it is closed.
+                    self.opened_port = None;
                 }
                 Job::SavePresets { presets, responder } => {
                     responder.complete(match self.service.save_presets(presets) {
@@ -133,6 +123,48 @@ impl Worker {
                         }
                     });
                 }
+            }
+        }
+    }
+
+    /// Handles a chapter-3 request. A newly enabled second HTTP port is bound while the
+    /// request is checked, so one that cannot be opened is refused before it is saved.
+    /// Returns the response and, for an accepted request, the effects to carry out once
+    /// the response has gone out.
+    fn answer_cgi(
+        &mut self,
+        resource: Resource,
+        params: &[(String, String)],
+        viewers: &[ActiveViewer],
+        latest_frame_size: Option<usize>,
+    ) -> (Response, Option<Effects>) {
+        let main_addr = self.plant.main_addr;
+        let opened = RefCell::new(None);
+        let open_port = |port: u16| {
+            let addr = SocketAddr::new(listen_ip(main_addr), port);
+            let listener = TcpListener::bind(addr).map_err(|err| err.to_string())?;
+            *opened.borrow_mut() = Some((port, listener));
+            Ok(())
+        };
+        let runtime = RuntimeInfo {
+            model: &self.plant.model,
+            firmware_version: FIRMWARE_VERSION,
+            http_port: main_addr.port(),
+            viewers,
+            latest_frame_size,
+            open_port: Some(&open_port),
+        };
+        let handled = self.service.handle(resource, params, &runtime);
+        self.opened_port = opened.into_inner();
+        match handled {
+            Ok(reply) => (cgi_response(reply.status, reply.body), Some(reply.effects)),
+            Err(err) => {
+                let status = if err.status() == 400 {
+                    Status::BadRequest
+                } else {
+                    Status::InternalError
+                };
+                (Response::error(status, &err.to_string()), None)
             }
         }
     }
@@ -196,6 +228,7 @@ impl Worker {
     }
 
     fn set_second_port(&mut self, port: Option<u16>) {
+        let opened = self.opened_port.take();
         if self.second_listener.map(|(open, _)| open) == port {
             return;
         }
@@ -205,7 +238,11 @@ impl Worker {
         }
         let Some(port) = port else { return };
         let addr = SocketAddr::new(listen_ip(self.plant.main_addr), port);
-        match TcpListener::bind(addr) {
+        let listener = match opened {
+            Some((opened_port, listener)) if opened_port == port => Ok(listener),
+            _ => TcpListener::bind(addr),
+        };
+        match listener {
             Ok(listener) => {
                 let id = self.plant.server.add_listener(listener);
                 self.second_listener = Some((port, id));

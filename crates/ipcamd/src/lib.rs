@@ -290,7 +290,11 @@ fn open_state(
         _ => log::info!("state loaded from {}", config.state_dir.display()),
     }
     if let Some(password) = &report.generated_admin_password {
-        announce_admin_password(&config.state_dir, &service.state().system.admin_id, password);
+        announce_admin_password(
+            &config.state_dir,
+            &service.state().system.admin_id,
+            password,
+        );
     }
     Ok(service)
 }

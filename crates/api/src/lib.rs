@@ -19,7 +19,8 @@
 //! - **Factory reset** restores every setting, user and preset to the factory state; the
 //!   only thing kept is the administrator password the image ships: the one given with
 //!   `--admin-password`/`IPCAMD_ADMIN_PASSWORD`, or else a new random one that is reported
-//!   in [`Effects::generated_admin_password`] to be printed once.
+//!   in [`Effects::generated_admin_password`] for the daemon to hand over (it writes it
+//!   to a private file, never to a log).
 //! - **A state file that cannot be used** (it does not parse or breaks the schema) is kept
 //!   as `state.toml.corrupt`, the last good copy is loaded; with neither, the camera starts
 //!   from factory settings (reported as [`LoadSource::Lost`]) rather than not at all. A

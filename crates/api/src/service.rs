@@ -48,7 +48,7 @@ pub enum InitialAdmin {
 pub struct LoadReport {
     /// Which file the state came from.
     pub source: LoadSource,
-    /// A password generated for `admin` on this start; print it once.
+    /// A password generated for `admin` on this start, to hand over once (never log it).
     pub generated_admin_password: Option<String>,
 }
 
@@ -155,7 +155,7 @@ pub struct Effects {
     pub reboot: bool,
     /// `FactoryReset=Yes`: the state is back to factory settings; restart the pipeline.
     pub factory_reset: bool,
-    /// A factory reset drew a new random admin password; print it once.
+    /// A factory reset drew a new random admin password, to hand over once (never log it).
     pub generated_admin_password: Option<String>,
 }
 
@@ -887,7 +887,7 @@ fn check_admin_password(password: &str) -> Result<(), OpenError> {
 }
 
 /// The factory admin password: the configured one, or a fresh random one (returned
-/// a second time to be printed).
+/// a second time, for the daemon to hand over).
 fn first_password(initial: &InitialAdmin) -> Result<(String, Option<String>), RandomError> {
     match initial {
         InitialAdmin::Password(p) => Ok((p.clone(), None)),

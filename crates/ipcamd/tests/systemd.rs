@@ -3,6 +3,8 @@
 //! socket through `LISTEN_FDS`, and stops the service with SIGTERM while a viewer watches.
 //! A first start without a password shows where the generated one is, never the password.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -147,7 +149,7 @@ fn get(addr: std::net::SocketAddr, path: &str) -> TcpStream {
 fn get_as(addr: std::net::SocketAddr, path: &str, password: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    let credentials = base64_encode(format!("admin:{password}").as_bytes());
+    let credentials = STANDARD.encode(format!("admin:{password}"));
     write!(
         stream,
         "GET {path} HTTP/1.0\r\nAuthorization: Basic {credentials}\r\n\r\n"
@@ -161,26 +163,6 @@ fn status_line(mut stream: TcpStream) -> String {
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     reply.lines().next().unwrap_or_default().to_owned()
-}
-
-/// Standard base64 with padding, enough for a Basic `Authorization` header.
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let word = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[(word >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[test]
@@ -228,7 +210,6 @@ fn notifies_pings_serves_the_passed_socket_and_drains_on_sigterm() {
 
 #[test]
 fn a_generated_password_is_only_in_a_private_file_and_never_printed() {
-    assert_eq!(base64_encode(b"admin:secret"), "YWRtaW46c2VjcmV0");
     let service = Service::start(None);
     assert_eq!(service.next_event(), "READY=1");
     let path = service.state_dir.join("initial-admin-password");

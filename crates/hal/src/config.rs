@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::sim::{SimInput, SimOutput};
+use crate::backend::sim::SimOutput;
 use crate::gpio::{Gpio, GpioConfig, GpioError, LineConfig};
-use crate::input::DigitalInput;
 use crate::led::{BlinkingLed, Led, LedMode};
 use crate::output::DigitalOutput;
 use crate::serial::{Serial, SerialBackendConfig, SerialError};
@@ -37,10 +36,6 @@ pub struct HalConfig {
     pub trigger1_output: Option<LineConfig>,
     /// Output driven by `Trigger2`.
     pub trigger2_output: Option<LineConfig>,
-    /// Alarm input 1.
-    pub trigger1_input: Option<LineConfig>,
-    /// Alarm input 2.
-    pub trigger2_input: Option<LineConfig>,
     /// The status LED.
     pub led: Option<LineConfig>,
     /// The serial port of `/comport.cgi` (default: sim).
@@ -68,8 +63,6 @@ pub struct Hal {
     pub gpio: Gpio,
     /// `Trigger1` and `Trigger2` outputs.
     pub trigger_outputs: [Box<dyn DigitalOutput>; 2],
-    /// Alarm inputs 1 and 2.
-    pub trigger_inputs: [Box<dyn DigitalInput>; 2],
     /// The status LED, starting in [`LedMode::Normal`].
     pub led: Box<dyn Led>,
     /// The serial port.
@@ -84,10 +77,6 @@ impl Hal {
             output(&gpio, config.trigger1_output)?,
             output(&gpio, config.trigger2_output)?,
         ];
-        let trigger_inputs = [
-            input(&gpio, config.trigger1_input)?,
-            input(&gpio, config.trigger2_input)?,
-        ];
         let led = Box::new(BlinkingLed::spawn(
             output(&gpio, config.led)?,
             LedMode::Normal,
@@ -96,7 +85,6 @@ impl Hal {
         Ok(Hal {
             gpio,
             trigger_outputs,
-            trigger_inputs,
             led,
             serial,
         })
@@ -107,13 +95,6 @@ fn output(gpio: &Gpio, line: Option<LineConfig>) -> Result<Box<dyn DigitalOutput
     match line {
         Some(line) => gpio.output(line),
         None => Ok(Box::new(SimOutput::new())),
-    }
-}
-
-fn input(gpio: &Gpio, line: Option<LineConfig>) -> Result<Box<dyn DigitalInput>, GpioError> {
-    match line {
-        Some(line) => gpio.input(line),
-        None => Ok(Box::new(SimInput::new())),
     }
 }
 
@@ -173,24 +154,18 @@ mod tests {
 
     #[test]
     fn triggers_on_configured_sim_lines_are_observable() {
-        let config: HalConfig =
-            toml::from_str("[trigger1_output]\nline = 1\n[trigger2_input]\nline = 4").unwrap();
+        let config: HalConfig = toml::from_str("[trigger1_output]\nline = 1").unwrap();
         let mut hal = Hal::from_config(&config).unwrap();
         let Gpio::Sim(sim) = &hal.gpio else {
             panic!("sim is the default backend")
         };
         let trigger1 = sim.probe_output(1).unwrap();
-        let alarm2 = sim.probe_input(4).unwrap();
 
         hal.trigger_outputs[0].set(true).unwrap();
         assert!(trigger1.level());
         assert!(hal.trigger_outputs[0].get());
         hal.trigger_outputs[0].set(false).unwrap();
         assert_eq!(trigger1.history(), vec![true, false]);
-
-        assert!(!hal.trigger_inputs[1].read().unwrap());
-        alarm2.set(true);
-        assert!(hal.trigger_inputs[1].read().unwrap());
     }
 
     #[test]

@@ -96,18 +96,19 @@ fn the_stream_follows_the_spec_and_frames_differ() {
     assert_eq!(seen.len(), 10, "every frame differs from the others");
 }
 
+/// Asks for `/mjpeg.cgi` and never reads the answer: a viewer whose connection stalls.
+fn stream_never_read(camera: &TestCamera) -> TcpStream {
+    let mut stream = connect(camera.addr);
+    stream
+        .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
+        .unwrap();
+    stream
+}
+
 #[test]
 fn a_viewer_that_never_reads_does_not_hold_back_another() {
     let camera = TestCamera::start_with(|config| config.server.stall_timeout_secs = 1);
-    let stalled: Vec<TcpStream> = (0..3)
-        .map(|_| {
-            let mut stream = connect(camera.addr);
-            stream
-                .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
-                .unwrap();
-            stream
-        })
-        .collect();
+    let stalled: Vec<TcpStream> = (0..3).map(|_| stream_never_read(&camera)).collect();
     let mut viewer = MjpegStream::open(camera.addr, ADMIN);
     let mut seen = HashSet::new();
     for _ in 0..60 {
@@ -135,12 +136,9 @@ fn many_stalled_viewers_each_holding_a_different_frame_do_not_freeze_the_others(
     let mut viewer = MjpegStream::open(camera.addr, ADMIN);
     let stalled: Vec<TcpStream> = (0..24)
         .map(|_| {
-            let mut stream = connect(camera.addr);
-            stream
-                .write_all(common::request("GET", "/mjpeg.cgi", ADMIN, "").as_bytes())
-                .unwrap();
+            let stalled = stream_never_read(&camera);
             viewer.next_part();
-            stream
+            stalled
         })
         .collect();
     let mut seen = HashSet::new();

@@ -102,6 +102,21 @@ struct Shared {
     manual_email: AtomicBool,
 }
 
+impl Shared {
+    /// The state shared with workers fed through `upload` and `email`: nothing sent yet,
+    /// both manual switches off.
+    fn new(upload: Sender<Command<UploadSettings>>, email: Sender<Command<EmailSettings>>) -> Self {
+        Shared {
+            upload,
+            email,
+            upload_status: Arc::default(),
+            email_status: Arc::default(),
+            manual_upload: AtomicBool::new(false),
+            manual_email: AtomicBool::new(false),
+        }
+    }
+}
+
 impl Events {
     /// Starts the FTP and e-mail workers, idle until the first settings arrive
     /// ([`EventsHandle::update`] or [`EventsHandle::apply_state`]).
@@ -110,14 +125,7 @@ impl Events {
         let clock: Arc<dyn Clock> = Arc::new(clock);
         let (upload, upload_commands) = crossbeam_channel::unbounded();
         let (email, email_commands) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared {
-            upload,
-            email,
-            upload_status: Arc::default(),
-            email_status: Arc::default(),
-            manual_upload: AtomicBool::new(false),
-            manual_email: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(upload, email));
         let upload_worker = Worker::new(
             UploadJob::new(UploadSettings::default()),
             Arc::clone(&frames),
@@ -285,14 +293,7 @@ mod tests {
     ) {
         let (upload, upload_commands) = crossbeam_channel::unbounded();
         let (email, email_commands) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared {
-            upload,
-            email,
-            upload_status: Arc::default(),
-            email_status: Arc::default(),
-            manual_upload: AtomicBool::new(false),
-            manual_email: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(upload, email));
         (EventsHandle { shared }, upload_commands, email_commands)
     }
 

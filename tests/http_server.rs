@@ -343,6 +343,27 @@ fn past_the_connection_cap_clients_get_503() {
 }
 
 #[test]
+fn a_refused_client_gets_its_503_and_a_clean_close_not_a_reset() {
+    let server = TestServer::start(Limits {
+        max_connections: 1,
+        ..Limits::default()
+    });
+    let held = connect(server.addr);
+    let mut writer = held.try_clone().unwrap();
+    writer.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    read_reply(&mut BufReader::new(held), false);
+
+    let mut refused = connect(server.addr);
+    refused.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    refused.read_to_end(&mut answer).expect("the 503, then EOF");
+    assert!(answer.starts_with(b"HTTP/1.0 503 "), "{answer:?}");
+    // A server that closed with the request unread would have sent a reset (some clients
+    // then drop the 503 they had not read yet): the socket would carry ECONNRESET.
+    assert!(refused.take_error().unwrap().is_none());
+}
+
+#[test]
 fn an_idle_keep_alive_connection_is_closed() {
     let server = TestServer::start(short_limits());
     let mut stream = connect(server.addr);

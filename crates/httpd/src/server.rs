@@ -211,6 +211,8 @@ const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// How long a closing connection keeps draining input so that the client sees our answer
 /// instead of a reset.
 const LINGER: Duration = Duration::from_secs(2);
+/// Refused connections held at once while their `503` goes out.
+const MAX_REFUSED: usize = 64;
 const CAP_REACHED: &[u8] = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
 Content-Length: 26\r\nConnection: close\r\n\r\nconnection limit reached\r\n";
 
@@ -227,6 +229,9 @@ pub struct Server<H: Handler> {
     next_request_id: u64,
     draining_since: Option<Instant>,
     stream_keys: Vec<usize>,
+    /// Connections refused past the cap, held (unregistered) until their deadline so that
+    /// the `503` reaches the client before the close; see [`Server::refuse_over_cap`].
+    refused: VecDeque<(TcpStream, Instant)>,
 }
 
 impl<H: Handler> Server<H> {
@@ -258,6 +263,7 @@ impl<H: Handler> Server<H> {
             next_request_id: 0,
             draining_since: None,
             stream_keys: Vec::new(),
+            refused: VecDeque::new(),
         };
         Ok((server, handle))
     }
@@ -396,8 +402,7 @@ impl<H: Handler> Server<H> {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if self.connections.len() >= self.limits.max_connections {
             log::warn!("connection limit reached, refusing {peer}");
-            let _ = socket.write(CAP_REACHED);
-            let _ = socket.shutdown(Shutdown::Write);
+            self.refuse_over_cap(socket);
             return;
         }
         let _ = socket.set_nodelay(true);
@@ -567,8 +572,29 @@ impl<H: Handler> Server<H> {
         })
     }
 
+    /// Answers `503` and keeps the socket for [`LINGER`] before closing it, its input
+    /// drained: a socket closed with the client's request still unread makes the kernel
+    /// send a reset, which can overtake the `503` and leave the client with only "connection
+    /// reset". At most [`MAX_REFUSED`] are held (the oldest goes first), so a flood past
+    /// the cap costs a bounded number of descriptors.
+    fn refuse_over_cap(&mut self, mut socket: TcpStream) {
+        let _ = socket.write(CAP_REACHED);
+        let _ = socket.shutdown(Shutdown::Write);
+        if self.refused.len() >= MAX_REFUSED {
+            if let Some((oldest, _)) = self.refused.pop_front() {
+                close_drained(oldest);
+            }
+        }
+        self.refused.push_back((socket, Instant::now() + LINGER));
+    }
+
     fn sweep(&mut self) {
         let now = Instant::now();
+        while self.refused.front().is_some_and(|(_, until)| *until <= now) {
+            if let Some((socket, _)) = self.refused.pop_front() {
+                close_drained(socket);
+            }
+        }
         let expired: Vec<usize> = self
             .connections
             .iter_mut()
@@ -927,6 +953,19 @@ impl Connection {
             Phase::Streaming(stream) => (stream.writing || self.output_len > 0) && stalled,
             Phase::Closing => stalled,
             Phase::Lingering(until) => now >= *until,
+        }
+    }
+}
+
+/// Reads and discards what the client sent, then closes: with nothing unread, the close
+/// is a FIN, not a reset.
+fn close_drained(mut socket: TcpStream) {
+    let mut sink = [0u8; READ_CHUNK];
+    // Bounded: the socket is non-blocking and the client's input is finite.
+    for _ in 0..64 {
+        match socket.read(&mut sink) {
+            Ok(n) if n > 0 => continue,
+            _ => break,
         }
     }
 }

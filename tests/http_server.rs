@@ -416,8 +416,18 @@ fn shutdown_finishes_a_request_in_flight() {
 
 #[test]
 fn an_ipv4_client_of_a_dual_stack_listener_is_seen_as_plain_ipv4() {
+    // A machine without IPv6, or whose IPv6 sockets are IPv6-only by default, cannot have
+    // a dual-stack socket to test with.
+    let v6_only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only")
+        .is_ok_and(|value| value.trim() == "1");
+    let dual_stack = match TcpListener::bind("[::]:0") {
+        Ok(listener) if !v6_only => listener,
+        _ => {
+            eprintln!("no dual-stack IPv6 sockets on this machine: nothing to check");
+            return;
+        }
+    };
     let server = TestServer::start(Limits::default());
-    let dual_stack = TcpListener::bind("[::]:0").expect("an IPv6 wildcard socket");
     let port = dual_stack.local_addr().unwrap().port();
     server.handle.add_listener(dual_stack);
     let reply = exchange(

@@ -9,6 +9,7 @@
 //! Chapter-3 requests and preset changes are deferred to the configuration thread (they
 //! fsync); snapshots, streams and the control CGIs are answered here, on the event loop.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,7 +53,7 @@ impl AccessEpoch {
 struct StreamPermit {
     state: SharedState,
     epoch: AccessEpoch,
-    checked_at: AtomicU64,
+    checked_at: Cell<u64>,
     client: IpAddr,
     credentials: Option<Credentials>,
 }
@@ -60,20 +61,16 @@ struct StreamPermit {
 impl StreamPermit {
     fn still_allowed(&self) -> bool {
         let epoch = self.epoch.current();
-        if self.checked_at.swap(epoch, Ordering::AcqRel) == epoch {
+        if self.checked_at.replace(epoch) == epoch {
             return true;
         }
-        let credentials = self
-            .credentials
-            .as_ref()
-            .map(|c| (c.user.as_str(), c.password.as_str()));
         // A fresh limiter: a viewer re-checked after a change is not a login attempt.
         let verdict = authorize(
             &self.state.load(),
             &mut LoginLimiter::new(),
             self.client,
             Instant::now(),
-            credentials,
+            user_and_password(&self.credentials),
             "/mjpeg.cgi",
             std::iter::empty(),
         );
@@ -83,6 +80,13 @@ impl StreamPermit {
         }
         allowed
     }
+}
+
+/// Basic credentials as [`authorize`] takes them.
+fn user_and_password(credentials: &Option<Credentials>) -> Option<(&str, &str)> {
+    credentials
+        .as_ref()
+        .map(|c| (c.user.as_str(), c.password.as_str()))
 }
 
 /// Someone watching `/mjpeg.cgi`.
@@ -139,10 +143,7 @@ impl Routes {
 
     fn authorize(&mut self, request: &Request, path: &str) -> Result<Principal, Response> {
         let state = self.state.load();
-        let credentials = request
-            .credentials
-            .as_ref()
-            .map(|c| (c.user.as_str(), c.password.as_str()));
+        let credentials = user_and_password(&request.credentials);
         let names = request
             .params
             .iter()
@@ -191,7 +192,7 @@ impl Routes {
         let permit = StreamPermit {
             state: self.state.clone(),
             epoch: self.access.clone(),
-            checked_at: AtomicU64::new(self.access.current()),
+            checked_at: Cell::new(self.access.current()),
             client: request.peer.ip(),
             credentials: request.credentials.clone(),
         };

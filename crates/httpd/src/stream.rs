@@ -6,7 +6,7 @@
 //! instead of growing a queue, never slows the others, and pins at most the one chunk it is
 //! writing (the idea of ustreamer's refcounted frame slots).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,9 @@ impl StreamStats {
 struct Shared<C> {
     newest: Mutex<Option<(u64, C)>>,
     published: Condvar,
+    /// Threads in [`Broadcast::wait_newest`]: publishing signals `published` only when
+    /// some wait, so the per-chunk path makes no wake-up system call for a start-up need.
+    waiting: AtomicUsize,
     wakers: Mutex<Vec<Arc<Waker>>>,
 }
 
@@ -87,6 +90,7 @@ impl<C: Chunk> Broadcast<C> {
             shared: Arc::new(Shared {
                 newest: Mutex::new(None),
                 published: Condvar::new(),
+                waiting: AtomicUsize::new(0),
                 wakers: Mutex::new(Vec::new()),
             }),
         }
@@ -100,7 +104,11 @@ impl<C: Chunk> Broadcast<C> {
             let seq = newest.as_ref().map_or(1, |(seq, _)| seq + 1);
             newest.replace((seq, chunk))
         };
-        self.shared.published.notify_all();
+        // A waiter counts itself before it takes the lock to look, so once our swap above
+        // is done under that lock, either it saw the chunk or this load sees it waiting.
+        if self.shared.waiting.load(Ordering::SeqCst) > 0 {
+            self.shared.published.notify_all();
+        }
         // The previous chunk is released outside the lock: its drop may return a frame slot.
         drop(replaced);
         for waker in lock(&self.shared.wakers).iter() {
@@ -118,13 +126,17 @@ impl<C: Chunk> Broadcast<C> {
     /// The newest chunk, waiting up to `timeout` for the first one to be published (a daemon
     /// starting up uses it so that it answers snapshot requests as soon as it listens).
     pub fn wait_newest(&self, timeout: Duration) -> Option<C> {
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
         let newest = lock(&self.shared.newest);
         let (newest, _) = self
             .shared
             .published
             .wait_timeout_while(newest, timeout, |newest| newest.is_none())
             .unwrap_or_else(PoisonError::into_inner);
-        newest.as_ref().map(|(_, c)| c.clone())
+        let chunk = newest.as_ref().map(|(_, c)| c.clone());
+        drop(newest);
+        self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
+        chunk
     }
 
     /// A stream body that delivers this broadcast's chunks from the next one published on.

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,12 +65,17 @@ pub(crate) struct Plant {
     pub(crate) state_dir: PathBuf,
 }
 
+/// An accepted chapter-3 request's change, carried out after its response.
+struct Change {
+    effects: Effects,
+    /// The second HTTP port, bound while the request was checked, when it enabled one.
+    bound_second_port: Option<TcpListener>,
+}
+
 struct Worker {
     service: ConfigService,
     plant: Plant,
     second_listener: Option<(u16, ListenerId)>,
-    /// A second port bound while its request was checked, waiting for the effect to serve it.
-    opened_port: Option<(u16, TcpListener)>,
 }
 
 /// Starts the thread on the jobs of `inbox`; it ends when every sender is gone.
@@ -83,7 +88,6 @@ pub(crate) fn spawn(
         service,
         plant,
         second_listener: None,
-        opened_port: None,
     };
     worker.apply_whole_state();
     std::thread::Builder::new()
@@ -102,17 +106,15 @@ impl Worker {
                     latest_frame_size,
                     responder,
                 } => {
-                    let (response, effects) =
+                    let (response, change) =
                         self.answer_cgi(resource, &params, &viewers, latest_frame_size);
                     responder.complete(response);
-                    if let Some(effects) = effects {
-                        self.apply(effects);
+                    if let Some(change) = change {
+                        self.apply(change.effects, change.bound_second_port);
                         if !params.is_empty() {
                             self.update_events();
                         }
                     }
-                    // A port opened for a request that did not end up serving it is closed.
-                    self.opened_port = None;
                 }
                 Job::SavePresets { presets, responder } => {
                     responder.complete(match self.service.save_presets(presets) {
@@ -129,7 +131,7 @@ impl Worker {
 
     /// Handles a chapter-3 request. A newly enabled second HTTP port is bound while the
     /// request is checked, so one that cannot be opened is refused before it is saved.
-    /// Returns the response and, for an accepted request, the effects to carry out once
+    /// Returns the response and, for an accepted request, the change to carry out once
     /// the response has gone out.
     fn answer_cgi(
         &mut self,
@@ -137,13 +139,13 @@ impl Worker {
         params: &[(String, String)],
         viewers: &[ActiveViewer],
         latest_frame_size: Option<usize>,
-    ) -> (Response, Option<Effects>) {
+    ) -> (Response, Option<Change>) {
         let main_addr = self.plant.main_addr;
-        let opened = RefCell::new(None);
+        let bound = RefCell::new(None);
         let open_port = |port: u16| {
-            let addr = SocketAddr::new(listen_ip(main_addr), port);
-            let listener = TcpListener::bind(addr).map_err(|err| err.to_string())?;
-            *opened.borrow_mut() = Some((port, listener));
+            let listener = TcpListener::bind(second_port_addr(main_addr, port))
+                .map_err(|err| err.to_string())?;
+            *bound.borrow_mut() = Some(listener);
             Ok(())
         };
         let runtime = RuntimeInfo {
@@ -154,10 +156,14 @@ impl Worker {
             latest_frame_size,
             open_port: Some(&open_port),
         };
-        let handled = self.service.handle(resource, params, &runtime);
-        self.opened_port = opened.into_inner();
-        match handled {
-            Ok(reply) => (cgi_response(reply.status, reply.body), Some(reply.effects)),
+        match self.service.handle(resource, params, &runtime) {
+            Ok(reply) => {
+                let change = Change {
+                    effects: reply.effects,
+                    bound_second_port: bound.into_inner(),
+                };
+                (cgi_response(reply.status, reply.body), Some(change))
+            }
             Err(err) => {
                 let status = if err.status() == 400 {
                     Status::BadRequest
@@ -169,8 +175,9 @@ impl Worker {
         }
     }
 
-    /// Carries out a change, after its response has gone out.
-    fn apply(&mut self, effects: Effects) {
+    /// Carries out a change, after its response has gone out; `bound_second_port` is the
+    /// listener bound while the request was checked, if it enabled a second port.
+    fn apply(&mut self, effects: Effects, bound_second_port: Option<TcpListener>) {
         if let Some(password) = &effects.generated_admin_password {
             announce_admin_password(
                 &self.plant.state_dir,
@@ -192,7 +199,7 @@ impl Worker {
             self.apply_image(image);
         }
         if let Some(port) = effects.second_http_port {
-            self.set_second_port(port);
+            self.set_second_port(port, bound_second_port);
         }
         if let Some(led) = effects.led {
             self.plant.led.set_mode(hal_led_mode(led));
@@ -214,7 +221,7 @@ impl Worker {
     fn apply_whole_state(&mut self) {
         let state: State = self.service.state().clone();
         self.apply_image(&state.image);
-        self.set_second_port(state.network.second_port());
+        self.set_second_port(state.network.second_port(), None);
         self.plant
             .led
             .set_mode(hal_led_mode(LedMode::from_code(state.system.led_control)));
@@ -227,8 +234,9 @@ impl Worker {
         }
     }
 
-    fn set_second_port(&mut self, port: Option<u16>) {
-        let opened = self.opened_port.take();
+    /// Opens the second HTTP port at `port`, or closes it for `None`, using `bound` if it
+    /// was bound for that port already.
+    fn set_second_port(&mut self, port: Option<u16>, bound: Option<TcpListener>) {
         if self.second_listener.map(|(open, _)| open) == port {
             return;
         }
@@ -237,11 +245,9 @@ impl Worker {
             log::info!("second HTTP port {old} closed");
         }
         let Some(port) = port else { return };
-        let addr = SocketAddr::new(listen_ip(self.plant.main_addr), port);
-        let listener = match opened {
-            Some((opened_port, listener)) if opened_port == port => Ok(listener),
-            _ => TcpListener::bind(addr),
-        };
+        let addr = second_port_addr(self.plant.main_addr, port);
+        let bound = bound.filter(|listener| listener.local_addr().is_ok_and(|at| at == addr));
+        let listener = bound.map_or_else(|| TcpListener::bind(addr), Ok);
         match listener {
             Ok(listener) => {
                 let id = self.plant.server.add_listener(listener);
@@ -290,8 +296,8 @@ fn cgi_response(status: u16, body: String) -> Response {
 }
 
 /// The second port listens where the first does (all interfaces, or loopback in tests).
-fn listen_ip(main: SocketAddr) -> IpAddr {
-    main.ip()
+fn second_port_addr(main: SocketAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(main.ip(), port)
 }
 
 fn hal_led_mode(mode: LedMode) -> ipcam_hal::LedMode {

@@ -18,7 +18,8 @@ apt_install() {
         as_root=(sudo)
     fi
     echo "installing: ${missing[*]}"
-    local apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+    # Another install (a parallel test script) may hold the dpkg lock: wait for it.
+    local apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
     "${apt[@]}" update -qq
     "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

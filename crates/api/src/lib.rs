@@ -83,8 +83,8 @@ mod store;
 pub mod timezone;
 
 pub use auth::{
-    authenticate, authorize, decide, required_access, Access, BadCredentials, Decision, Denied,
-    Principal, Role,
+    authenticate, authenticate_proof, authorize, decide, required_access, Access, BadCredentials,
+    Decision, Denied, Principal, Role,
 };
 pub use error::ApiError;
 pub use platform::{Platform, PlatformError};

@@ -2,7 +2,7 @@
 //! without sockets.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ipcam_httpd::bench_support::parse_and_render;
+use ipcam_httpd::harness::parse_and_render;
 use std::hint::black_box;
 
 const NVR_POLL: &[u8] = b"GET /cgiversion.cgi HTTP/1.1\r\nHost: 192.168.0.20\r\n\

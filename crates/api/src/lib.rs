@@ -104,3 +104,9 @@ pub use state::{
 };
 pub use store::{LoadSource, StateStore, StoreError};
 pub use timezone::{CameraClock, CameraTimeZone};
+
+/// Entry points for the fuzz targets; not a stable API.
+#[doc(hidden)]
+pub mod harness {
+    pub use crate::schema::{format_value, parse};
+}

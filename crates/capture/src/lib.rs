@@ -38,3 +38,19 @@ pub use settings::{
     Resolution,
 };
 pub use source::{open, FrameInfo, FrameSource, SourceSpec};
+
+/// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod harness {
+    use std::sync::OnceLock;
+
+    use crate::source::v4l2_logic::{copy_mjpeg_frame, standard_huffman_tables};
+
+    /// Copies a frame as the V4L2 source copies a camera's MJPEG buffer into a ring slot,
+    /// inserting the standard Huffman tables where the camera left them out.
+    pub fn copy_camera_frame(frame: &[u8], out: &mut Vec<u8>) -> Result<(u16, u16), &'static str> {
+        static TABLES: OnceLock<Vec<u8>> = OnceLock::new();
+        copy_mjpeg_frame(frame, TABLES.get_or_init(standard_huffman_tables), out)
+    }
+}

@@ -271,7 +271,7 @@ fn split_target(target: &str) -> Result<(String, String), BadRequest> {
 }
 
 /// Decodes `Basic <base64(user:password)>`; other schemes are ignored (no credentials).
-fn parse_basic(value: &[u8]) -> Result<Option<Credentials>, BadRequest> {
+pub(crate) fn parse_basic(value: &[u8]) -> Result<Option<Credentials>, BadRequest> {
     const MALFORMED: BadRequest = BadRequest("malformed Authorization header");
     let value = std::str::from_utf8(value).map_err(|_| MALFORMED)?.trim();
     let Some((scheme, token)) = value.split_once(' ') else {

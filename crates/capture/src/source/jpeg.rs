@@ -144,13 +144,16 @@ impl<R: BufRead> JpegScanner<R> {
         }
         let start = self.pos - 2;
         let mut size = None;
+        let mut scanned = false;
         let mut next_marker = self.read_marker()?;
         loop {
             let marker = next_marker;
             match marker {
                 EOI => {
-                    let (width, height) =
-                        size.ok_or(ScanError::Malformed("no frame header", start))?;
+                    // A scan comes after the frame header, so `scanned` implies a size.
+                    let (width, height) = size
+                        .filter(|_| scanned)
+                        .ok_or(ScanError::Malformed("no image data", start))?;
                     return Ok(Some(JpegSpan {
                         start,
                         len: self.pos - start,
@@ -166,6 +169,18 @@ impl<R: BufRead> JpegScanner<R> {
                         return Err(ScanError::Malformed("segment length below 2", self.pos));
                     }
                     let mut rest = u64::from(length) - 2;
+                    // One frame header per image, before its first scan, as `read_header`
+                    // and decoders read it; anything else gives the image two sizes.
+                    if is_start_of_frame(m) && size.is_some() {
+                        return Err(ScanError::Malformed("a second frame header", self.pos));
+                    }
+                    if m == SOS && size.is_none() {
+                        return Err(ScanError::Malformed(
+                            "a scan before the frame header",
+                            self.pos,
+                        ));
+                    }
+                    scanned |= m == SOS;
                     if is_start_of_frame(m) && rest >= 5 {
                         self.byte()?;
                         let height = self.read_u16()?;
@@ -373,6 +388,53 @@ pub(crate) mod tests {
         let spans = scan_all(&jpeg).unwrap();
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].len, jpeg.len() as u64);
+    }
+
+    #[test]
+    fn an_image_with_a_second_frame_header_is_malformed() {
+        // Found by fuzzing (fuzz/seeds/camera_frames/regression_two_frame_headers.mjpeg):
+        // the scanner took the last frame header, read_header the first.
+        let first = synthetic_jpeg(38, 16, b"", &[0x01]);
+        let second = synthetic_jpeg(16, 16, b"", &[0x02]);
+        let eoi_of_first = first.len() - 2;
+        let frame_and_scan_of_second = second.iter().position(|&b| b == 0xC0).expect("SOF0") - 1;
+        let mut joined = first[..eoi_of_first].to_vec();
+        joined.extend_from_slice(&second[frame_and_scan_of_second..]);
+        assert_eq!(jpeg_dimensions(&joined), Ok((38, 16)));
+        assert!(matches!(
+            scan_all(&joined),
+            Err(ScanError::Malformed("a second frame header", _))
+        ));
+    }
+
+    #[test]
+    fn an_image_with_a_scan_before_its_frame_header_is_malformed() {
+        // Found by fuzzing (fuzz/seeds/camera_frames/regression_scan_before_frame_header.jpg).
+        let jpeg = synthetic_jpeg(16, 16, b"", &[0x01]);
+        let sof = jpeg.iter().position(|&b| b == 0xC0).expect("SOF0") - 1;
+        let sos = jpeg.iter().position(|&b| b == SOS).expect("SOS") - 1;
+        let mut early_scan = jpeg[..sof].to_vec();
+        early_scan.extend_from_slice(&jpeg[sos..sos + 10]);
+        early_scan.extend_from_slice(&jpeg[sof..]);
+        assert!(jpeg_dimensions(&early_scan).is_err());
+        assert!(matches!(
+            scan_all(&early_scan),
+            Err(ScanError::Malformed("a scan before the frame header", _))
+        ));
+    }
+
+    #[test]
+    fn an_image_without_a_scan_is_malformed() {
+        // Found by fuzzing (fuzz/seeds/camera_frames/regression_no_scan.jpg).
+        let jpeg = synthetic_jpeg(16, 16, b"", &[0x01]);
+        let sos = jpeg.iter().position(|&b| b == SOS).expect("SOS") - 1;
+        let mut no_scan = jpeg[..sos].to_vec();
+        no_scan.extend_from_slice(&[0xFF, EOI]);
+        assert!(jpeg_dimensions(&no_scan).is_err());
+        assert!(matches!(
+            scan_all(&no_scan),
+            Err(ScanError::Malformed("no image data", _))
+        ));
     }
 
     #[test]

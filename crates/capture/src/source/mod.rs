@@ -10,8 +10,9 @@ mod pattern;
 mod replay;
 #[cfg(feature = "v4l2")]
 mod v4l2;
-#[cfg(any(feature = "v4l2", test))]
-mod v4l2_logic;
+#[cfg(any(feature = "v4l2", feature = "fuzzing", test))]
+#[cfg_attr(not(any(feature = "v4l2", test)), allow(dead_code))]
+pub(crate) mod v4l2_logic;
 
 use std::fmt;
 use std::path::PathBuf;

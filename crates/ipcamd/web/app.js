@@ -1,22 +1,76 @@
 // The camera's web page: a plain client of the IPCamCGI 1.2 CGIs, nothing private.
 //
-// Every URL is relative, so the page works wherever it is served from (either HTTP port,
-// behind a reverse proxy under a prefix). Login is the browser's own Basic authentication:
-// the credentials it cached for the page go with every request made here. What the user may
-// do is found out by asking the CGIs (see discoverRole), and the server stays the only judge
-// of every value: forms are not validated here, the server's 400 reason is shown instead.
+// Every request goes through apiUrl(), so the page works however it was opened: on either
+// HTTP port, behind a reverse proxy under a sub-path (https://home.example/cam1/), through
+// TLS ended at the proxy, and from an address with the login in it (http://user:pass@camera/).
+// Login is the browser's own Basic authentication: the credentials it cached for the page
+// go with every request made here, or, when the address carried them, the page sends them
+// itself (see addressLogin). What the user may do is found out by asking the CGIs (see
+// discoverRole), and the server stays the only judge of every value: forms are not
+// validated here, the server's 400 reason is shown instead.
 'use strict';
 
 const VIEWER = 0;
 const OPERATOR = 1;
 const ADMIN = 2;
 
+// ---------------------------------------------------------------- where requests go
+
+/**
+ * The absolute URL of one of the camera's resources (`path` as in the spec, without its
+ * leading `/`: 'mjpeg.cgi', 'image.jpg?x=1'), resolved against the page's own address and
+ * without the login a user may have typed into it. Relative to the page, so a proxy's
+ * sub-path and scheme carry over (no absolute `/` path, no mixed content); without
+ * userinfo, because fetch() refuses a URL that has it and Chromium blocks subresources
+ * whose URL carries it. Every fetch, image, stream and form of the page takes its URL
+ * from here.
+ */
+function apiUrl(path) {
+  if (/^(\/|[a-z][a-z0-9+.-]*:)/i.test(path)) {
+    throw new Error(`apiUrl takes a path relative to the page, not ${path}`);
+  }
+  const url = new URL(path, document.baseURI);
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
+/**
+ * The `Authorization` header for the login typed into the page's address, or null. A
+ * browser that opened http://user:pass@camera/ used those credentials for the page itself
+ * but authenticates none of the page's own requests with them, so the page sends them
+ * explicitly. Read once from the address the browser already holds; never written to the
+ * DOM, to storage or to the console.
+ */
+const addressLogin = (() => {
+  const address = new URL(document.baseURI);
+  if (!address.username && !address.password) return null;
+  // The URL parser percent-encodes what it must; a stray '%' stays as typed.
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const login = `${decode(address.username)}:${decode(address.password)}`;
+  const bytes = new TextEncoder().encode(login);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+})();
+
+/** fetch() of one of the camera's resources, with the address's login if there was one. */
+function apiFetch(path, init = {}) {
+  const headers = new Headers(init.headers);
+  if (addressLogin) headers.set('Authorization', addressLogin);
+  return fetch(apiUrl(path), { cache: 'no-store', ...init, headers });
+}
+
 // ---------------------------------------------------------------- CGI client
 
 /** GET a CGI; resolves to {status, text}, status 0 when the camera cannot be reached. */
 async function cgiGet(path) {
   try {
-    const response = await fetch(path, { cache: 'no-store' });
+    const response = await apiFetch(path);
     return { status: response.status, text: await response.text() };
   } catch (err) {
     return { status: 0, text: 'cannot reach the camera' };
@@ -27,9 +81,8 @@ async function cgiGet(path) {
 async function cgiPost(path, pairs) {
   const body = pairs.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
   try {
-    const response = await fetch(path, {
+    const response = await apiFetch(path, {
       method: 'POST',
-      cache: 'no-store',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body,
     });
@@ -268,7 +321,7 @@ class LiveView {
       this.abort = new AbortController();
       this.read(this.abort.signal);
     } else {
-      this.img.src = 'mjpeg.cgi';
+      this.img.src = apiUrl('mjpeg.cgi');
       this.img.onload = () => this.countFrame();
       this.pollTimer = setInterval(() => this.pollIo(), 1000);
     }
@@ -286,7 +339,7 @@ class LiveView {
 
   async read(signal) {
     try {
-      const response = await fetch('mjpeg.cgi', { signal, cache: 'no-store' });
+      const response = await apiFetch('mjpeg.cgi', { signal });
       if (!response.ok) throw new Error(failure({ status: response.status, text: '' }));
       const type = response.headers.get('content-type') || '';
       const boundary = /boundary="?([^";]+)"?/i.exec(type);
@@ -528,7 +581,7 @@ function setUpIo() {
 }
 
 async function snapshot() {
-  const response = await fetch('image.jpg', { cache: 'no-store' }).catch(() => null);
+  const response = await apiFetch('image.jpg').catch(() => null);
   if (!response || !response.ok) {
     $('#stream-state').textContent = 'Snapshot failed.';
     return;
@@ -1161,7 +1214,7 @@ const ROLES = { anonymous: VIEWER, viewer: VIEWER, operator: OPERATOR, admin: AD
  * below privilege 1; any answer but 401 means the CGI let us in.
  */
 async function discoverRole() {
-  const io = await fetch('iocontrol.cgi', { cache: 'no-store' }).catch(() => null);
+  const io = await apiFetch('iocontrol.cgi').catch(() => null);
   const declared = io && ROLES[(io.headers.get('X-IPCam-Role') || '').toLowerCase()];
   if (declared !== undefined && declared !== ADMIN) return { role: declared };
   const system = await cgiGet('system.cgi');

@@ -140,18 +140,29 @@ pub(crate) struct Head {
 }
 
 /// Whether a browser says that a page of another origin made the request: by
-/// `Sec-Fetch-Site` (every current browser sends it) anything but `same-origin` or `none`
-/// (typed or bookmarked); without it, an `Origin` (older browsers send it with POSTs) whose
-/// host and port are not the request's `Host`. Clients other than browsers (NVRs, curl)
-/// send neither and are never foreign. `header` looks a header up by its lower-case name;
-/// the usual request (no `Sec-Fetch-Site`, no `Origin`) costs two lookups.
+/// `Sec-Fetch-Site` (browsers send it to HTTPS and loopback sites) anything but
+/// `same-origin` or `none` (typed or bookmarked); without it (plain HTTP to a camera on the
+/// network, older browsers), an `Origin` (sent with POSTs) whose host and port are neither
+/// the request's `Host` nor, behind a reverse proxy that rewrites `Host`, the address the
+/// proxy says the browser used (`X-Forwarded-Host`, the first one when proxies chain).
+/// Trusting that header keeps the protection: a page of another site cannot make a browser
+/// send it (it is no CORS-safelisted header, and the camera answers no preflight).
+/// Clients other than browsers (NVRs, curl) send neither and are never foreign. `header`
+/// looks a header up by its lower-case name; the usual request (no `Sec-Fetch-Site`, no
+/// `Origin`) costs two lookups.
 fn is_foreign_origin<'h>(header: impl Fn(&str) -> Option<&'h str>) -> bool {
     if let Some(site) = header("sec-fetch-site") {
         return !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
     }
     header("origin").is_some_and(|origin| {
         let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        header("host").is_none_or(|host| !authority.eq_ignore_ascii_case(host))
+        let forwarded = header("x-forwarded-host")
+            .and_then(|hosts| hosts.split(',').next())
+            .map(str::trim);
+        ![header("host"), forwarded]
+            .into_iter()
+            .flatten()
+            .any(|host| authority.eq_ignore_ascii_case(host))
     })
 }
 
@@ -401,6 +412,35 @@ mod tests {
         assert_eq!(parse_basic(b"Digest abc").unwrap(), None);
         assert!(parse_basic(b"Basic !!!").is_err());
         assert!(!format!("{creds:?}").contains("a:b"));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_origin_may_match_the_forwarded_host() {
+        // nginx with its default `Host: <upstream>` and the snippet's X-Forwarded-Host.
+        let host = Some("127.0.0.1:8080");
+        for (origin, forwarded, foreign) in [
+            ("http://camera.test:8443", Some("camera.test:8443"), false),
+            ("https://home.example", Some("HOME.example"), false),
+            (
+                "https://home.example",
+                Some("home.example, 10.0.0.2"),
+                false,
+            ),
+            ("https://home.example", Some(" home.example "), false),
+            ("https://home.example", Some("10.0.0.2, home.example"), true),
+            ("https://home.example", Some("home.example:8443"), true),
+            ("https://home.example", None, true),
+            ("http://evil.example", Some("home.example"), true),
+            ("null", Some("home.example"), true),
+        ] {
+            let header = |name: &str| match name {
+                "origin" => Some(origin),
+                "host" => host,
+                "x-forwarded-host" => forwarded,
+                _ => None,
+            };
+            assert_eq!(is_foreign_origin(header), foreign, "{origin} {forwarded:?}");
+        }
     }
 
     #[test]

@@ -840,6 +840,108 @@ fn the_page_logs_in_with_the_credentials_in_its_address() {
     assert_eq!(page.prompts.load(Ordering::SeqCst), 0, "no login prompt");
 }
 
+/// Adler-32 of `bytes`: the page computes the same, to say which JPEG it cut out.
+fn adler32(bytes: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in bytes {
+        a = (a + u32::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+/// Parses `stream` with the page's own MultipartParser, fed in every way a proxy could
+/// re-chunk it, and returns each distinct outcome: a JSON list of `[date, length, adler32]`
+/// per part.
+fn parse_in_the_page(
+    page: &Session,
+    stream: &[u8],
+    boundary: &str,
+    part_starts: &[usize],
+) -> Vec<String> {
+    use base64::Engine as _;
+    let script = format!(
+        "(() => {{
+           const text = atob('{stream}');
+           const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+           const adler32 = (data) => {{
+             let a = 1, b = 0;
+             for (const byte of data) {{ a = (a + byte) % 65521; b = (b + a) % 65521; }}
+             return b * 65536 + a;
+           }};
+           const parse = (cuts) => {{
+             const parts = [];
+             const parser = new MultipartParser({boundary:?}, (headers, jpeg) =>
+               parts.push([headers.get('date'), jpeg.length, adler32(jpeg)]));
+             let from = 0;
+             for (const cut of [...cuts, bytes.length]) {{
+               parser.push(bytes.subarray(from, cut));
+               from = cut;
+             }}
+             return JSON.stringify(parts);
+           }};
+           const chunkings = [[]];
+           for (const size of [1, 2, 3, 5, 7, 64, 1000, 4096]) {{
+             const cuts = [];
+             for (let at = size; at < bytes.length; at += size) cuts.push(at);
+             chunkings.push(cuts);
+           }}
+           // One cut anywhere near each part's start: in the CRLFs before it, its boundary,
+           // its head, the first bytes of its JPEG.
+           for (const start of {part_starts:?}) {{
+             for (let at = Math.max(1, start - 8); at < start + 120; at++) chunkings.push([at]);
+           }}
+           return JSON.stringify([...new Set(chunkings.map(parse))]);
+         }})()",
+        stream = base64::engine::general_purpose::STANDARD.encode(stream),
+    );
+    let outcomes = page.string(&script).expect("the parser's outcomes");
+    serde_json::from_str(&outcomes).unwrap()
+}
+
+#[test]
+fn the_stream_parser_cuts_the_same_parts_however_the_body_is_chunked() {
+    let camera = TestCamera::start();
+    let mut stream = common::MjpegStream::open(camera.addr, ADMIN);
+    let parts: Vec<common::MjpegPart> = (0..3).map(|_| stream.next_part()).collect();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+
+    // The stream as spec 4.1.2 lays it out (MjpegStream checked every line), and as a
+    // camera without Content-Length would send it: then parts end at the next boundary.
+    for with_length in [true, false] {
+        let mut body = Vec::new();
+        let mut starts = Vec::new();
+        for part in &parts {
+            starts.push(body.len());
+            body.extend_from_slice(b"--video boundary--\r\n");
+            if with_length {
+                body.extend_from_slice(
+                    format!("Content-Length: {}\r\n", part.jpeg.len()).as_bytes(),
+                );
+            }
+            body.extend_from_slice(
+                format!("Date: {}\r\nContent-Type: image/jpeg\r\n\r\n", part.date).as_bytes(),
+            );
+            body.extend_from_slice(&part.jpeg);
+            body.extend_from_slice(b"\r\n\r\n");
+        }
+        // The next part has begun: it is not a part until it is whole.
+        body.extend_from_slice(b"--video boundary--\r\nContent-Length: 9000\r\nDate: 2");
+        let expected = serde_json::to_string(
+            &parts
+                .iter()
+                .map(|part| serde_json::json!([part.date, part.jpeg.len(), adler32(&part.jpeg)]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            parse_in_the_page(&page, &body, "--video boundary--", &starts),
+            [expected],
+            "with Content-Length: {with_length}"
+        );
+    }
+}
+
 /// Opens the camera's page through `proxy`, the login answered in the prompt.
 fn through(proxy: &Nginx) -> Session {
     let base = proxy.base();

@@ -263,3 +263,14 @@ fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
+
+#[test]
+fn the_readme_shows_the_tested_snippet() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let snippet = std::fs::read_to_string(root.join("docs/nginx-ipcam.conf")).unwrap();
+    assert!(
+        readme.contains(&format!("```nginx\n{snippet}```")),
+        "README.md shows docs/nginx-ipcam.conf as it is"
+    );
+}

@@ -1,8 +1,8 @@
 // The camera's web page: a plain client of the IPCamCGI 1.2 CGIs, nothing private.
 //
 // Every request goes through apiUrl(), so the page works however it was opened: on either
-// HTTP port, behind a reverse proxy under a sub-path (https://home.example/cam1/), through
-// TLS ended at the proxy, and from an address with the login in it (http://user:pass@camera/).
+// HTTP port, behind a reverse proxy under a sub-path (home.example/cam1/), through TLS ended
+// at the proxy, and from an address with the login in it (user:pass@camera/).
 // Login is the browser's own Basic authentication: the credentials it cached for the page
 // go with every request made here, or, when the address carried them, the page sends them
 // itself (see addressLogin). What the user may do is found out by asking the CGIs (see
@@ -37,10 +37,11 @@ function apiUrl(path) {
 
 /**
  * The `Authorization` header for the login typed into the page's address, or null. A
- * browser that opened http://user:pass@camera/ used those credentials for the page itself
- * but authenticates none of the page's own requests with them, so the page sends them
- * explicitly. Read once from the address the browser already holds; never written to the
- * DOM, to storage or to the console.
+ * browser that opened user:pass@camera/ logged the page in with it, but fetch() refuses a
+ * URL that still carries it, and whether a browser adds it to a URL without it is up to the
+ * browser: so the page sends it itself. (An <img> cannot send headers: the plain-image
+ * fallback relies on the browser, which Chromium does.) Read once from the address the
+ * browser already holds; never written to the DOM, to storage or to a log.
  */
 const addressLogin = (() => {
   const address = new URL(document.baseURI);
@@ -183,9 +184,12 @@ function indexOfBytes(buffer, needle, from, to) {
 
 /**
  * Splits a multipart/x-mixed-replace byte stream into parts. Parts are cut by their
- * Content-Length (spec 4.1.2 sends it), or at the next boundary when a part has none. One
- * buffer is reused and grows only for a larger part; a part handed to onPart is a view into
- * it, valid until onPart returns.
+ * Content-Length (spec 4.1.2 sends it), or at the next boundary when a part has none. How
+ * the body arrives does not matter (a proxy may re-chunk it): a chunk may end anywhere, in a
+ * head, a boundary or a JPEG, or hold several parts, and searches resume where the last one
+ * stopped, so a stream in tiny chunks costs no more than in large ones. One buffer is reused
+ * and grows only for a larger part; a part handed to onPart is a view into it, valid until
+ * onPart returns.
  */
 class MultipartParser {
   constructor(boundary, onPart) {
@@ -193,6 +197,9 @@ class MultipartParser {
     this.start = 0;
     this.end = 0;
     this.headers = null;
+    // Bytes after `start` already searched for the end of the head or part: a search
+    // resumes there instead of rescanning what came in earlier chunks.
+    this.searched = 0;
     this.onPart = onPart;
     const encoder = new TextEncoder();
     this.delimiters = boundary
@@ -230,7 +237,7 @@ class MultipartParser {
     while (this.start < this.end && (buffer[this.start] === 13 || buffer[this.start] === 10)) {
       this.start++;
     }
-    const at = indexOfBytes(buffer, CRLFCRLF, this.start, this.end);
+    const at = this.search([CRLFCRLF]);
     if (at < 0) {
       if (this.end - this.start > MAX_HEAD_BYTES) throw new Error('stream part head too large');
       return false;
@@ -243,6 +250,7 @@ class MultipartParser {
     }
     this.headers = headers;
     this.start = at + 4;
+    this.searched = 0;
     return true;
   }
 
@@ -256,23 +264,37 @@ class MultipartParser {
       if (bodyEnd > this.end) return false;
       next = bodyEnd;
     } else {
-      bodyEnd = this.findDelimiter();
-      if (bodyEnd < 0) return false;
-      next = bodyEnd + 2;
+      const delimiter = this.search(this.delimiters);
+      if (delimiter < 0) return false;
+      next = delimiter + 2;
+      // Spec 4.1.2 ends a part with CRLF CRLF: neither CRLF belongs to the JPEG.
+      bodyEnd = delimiter;
+      while (bodyEnd - 2 >= this.start && this.buffer[bodyEnd - 2] === 13 && this.buffer[bodyEnd - 1] === 10) {
+        bodyEnd -= 2;
+      }
     }
     const headers = this.headers;
     this.headers = null;
     this.onPart(headers, this.buffer.subarray(this.start, bodyEnd));
     this.start = next;
+    this.searched = 0;
     return true;
   }
 
-  findDelimiter() {
-    for (const delimiter of this.delimiters) {
-      const at = indexOfBytes(this.buffer, delimiter, this.start, this.end);
-      if (at >= 0) return at;
+  /**
+   * Where the first of `needles` starts after `start`, or -1. Resumes after the bytes
+   * searched before, less a needle's length, as a needle may straddle two chunks.
+   */
+  search(needles) {
+    const longest = Math.max(0, ...needles.map((needle) => needle.length));
+    const from = this.start + Math.max(0, this.searched - longest + 1);
+    let first = -1;
+    for (const needle of needles) {
+      const at = indexOfBytes(this.buffer, needle, from, this.end);
+      if (at >= 0 && (first < 0 || at < first)) first = at;
     }
-    return -1;
+    this.searched = first < 0 ? this.end - this.start : 0;
+    return first;
   }
 }
 

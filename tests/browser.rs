@@ -956,6 +956,17 @@ fn through(proxy: &Nginx) -> Session {
     )
 }
 
+/// Opening the sub-path without its final slash ends at the page all the same: nginx
+/// redirects, to the scheme and port the browser used.
+fn the_sub_path_without_its_slash_leads_to_the_page(page: &Session) {
+    let without_slash = page.base.trim_end_matches('/');
+    page.tab.navigate_to(without_slash).expect("navigate");
+    page.until("the redirect to the page", || {
+        (page.string("location.href").as_deref() == Some(page.base.as_str())).then_some(())
+    });
+    page.wait_for_role();
+}
+
 #[test]
 fn the_page_works_behind_nginx_under_a_sub_path() {
     let camera = TestCamera::start();
@@ -963,6 +974,7 @@ fn the_page_works_behind_nginx_under_a_sub_path() {
     let page = through(&proxy);
     the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
     assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+    the_sub_path_without_its_slash_leads_to_the_page(&page);
     // Over plain HTTP to a host name the browser sends no Sec-Fetch-Site: the save was
     // let through by its Origin matching the X-Forwarded-Host the snippet sets.
     let saves: Vec<String> = proxy
@@ -988,6 +1000,7 @@ fn the_page_works_behind_nginx_ending_tls() {
     assert!(page.base.starts_with("https://"), "{}", page.base);
     the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
     assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+    the_sub_path_without_its_slash_leads_to_the_page(&page);
     assert!(
         page.truth("window.isSecureContext && location.protocol === 'https:'"),
         "a secure page, so no mixed content was loaded"

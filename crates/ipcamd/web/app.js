@@ -170,6 +170,8 @@ function confirmAction(text, okLabel) {
 const MAX_PART_BYTES = 8 << 20;
 const MAX_HEAD_BYTES = 8 << 10;
 const CRLFCRLF = [13, 10, 13, 10];
+/** What ends a part's head, as a list of needles for MultipartParser.search. */
+const HEAD_END = [CRLFCRLF];
 
 function indexOfBytes(buffer, needle, from, to) {
   const last = to - needle.length;
@@ -237,7 +239,7 @@ class MultipartParser {
     while (this.start < this.end && (buffer[this.start] === 13 || buffer[this.start] === 10)) {
       this.start++;
     }
-    const at = this.search([CRLFCRLF]);
+    const at = this.search(HEAD_END);
     if (at < 0) {
       if (this.end - this.start > MAX_HEAD_BYTES) throw new Error('stream part head too large');
       return false;
@@ -286,7 +288,8 @@ class MultipartParser {
    * searched before, less a needle's length, as a needle may straddle two chunks.
    */
   search(needles) {
-    const longest = Math.max(0, ...needles.map((needle) => needle.length));
+    let longest = 0;
+    for (const needle of needles) longest = Math.max(longest, needle.length);
     const from = this.start + Math.max(0, this.searched - longest + 1);
     let first = -1;
     for (const needle of needles) {

@@ -82,6 +82,10 @@ pub struct Request {
     pub peer: SocketAddr,
     /// The `If-None-Match` header, for handlers that serve cacheable content.
     pub if_none_match: Option<String>,
+    /// The `X-Forwarded-For` headers, joined by `, ` as RFC 9110 5.3 combines repeated
+    /// fields: the addresses a chain of reverse proxies says the request came through. Only
+    /// worth anything when `peer` is a proxy the handler trusts.
+    pub forwarded_for: Option<String>,
     /// A browser says a page of another origin made this request (`Sec-Fetch-Site` other
     /// than `same-origin`/`none`, or else an `Origin` that is not this `Host`): something a
     /// logged-in user did not necessarily mean to do, which a handler should refuse
@@ -135,6 +139,7 @@ pub(crate) struct Head {
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
     pub if_none_match: Option<String>,
+    pub forwarded_for: Option<String>,
     /// See `is_foreign_origin`.
     pub foreign_origin: bool,
 }
@@ -203,6 +208,7 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         credentials: None,
         wants_close: version == Version::Http10,
         if_none_match: None,
+        forwarded_for: None,
         foreign_origin: false,
     };
     for header in parsed.headers.iter() {
@@ -257,6 +263,14 @@ fn apply_header(
         head.credentials = parse_basic(value)?;
     } else if name.eq_ignore_ascii_case("if-none-match") {
         head.if_none_match = text().ok().map(str::to_owned);
+    } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+        if let Ok(hops) = text() {
+            let joined = match head.forwarded_for.take() {
+                Some(earlier) => format!("{earlier}, {hops}"),
+                None => hops.to_owned(),
+            };
+            head.forwarded_for = Some(joined);
+        }
     }
     Ok(())
 }
@@ -466,6 +480,23 @@ mod tests {
             };
             assert_eq!(is_foreign_origin(header), foreign, "{site:?} {origin:?}");
         }
+    }
+
+    #[test]
+    fn repeated_forwarded_for_headers_join_in_order() {
+        let (head, _) = parse_head(
+            b"GET / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9, 10.0.0.2\r\n\
+              x-forwarded-for:  10.0.0.3 \r\n\r\n",
+            0,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            head.forwarded_for.as_deref(),
+            Some("203.0.113.9, 10.0.0.2, 10.0.0.3")
+        );
+        let (head, _) = parse_head(b"GET / HTTP/1.1\r\n\r\n", 0).unwrap().unwrap();
+        assert_eq!(head.forwarded_for, None);
     }
 
     #[test]

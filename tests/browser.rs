@@ -6,7 +6,12 @@
 //! answers once per request, like a person who cancels a second prompt), then the browser
 //! sends them with every request of the page. Each test has its own browser and profile.
 //!
+//! The other ways in (see `Entry`): an address with the login in it, which no prompt may
+//! follow, and a real nginx in front of the camera under `/cam1/`, over HTTP and ending TLS
+//! (see `nginx/mod.rs`); each is checked by `the_page_works`.
+//!
 //! Needs Chromium: `bash .ci/browser-deps` installs it. Without it these tests fail and say so.
+//! The proxy tests install nginx with `.ci/web-deps` when it is missing.
 //!
 //! `cargo test --test browser -- --ignored screenshots` rewrites `docs/screenshots/*.png`.
 

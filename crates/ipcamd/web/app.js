@@ -21,8 +21,8 @@ const ADMIN = 2;
  * leading `/`: 'mjpeg.cgi', 'image.jpg?x=1'), resolved against the page's own address and
  * without the login a user may have typed into it. Relative to the page, so a proxy's
  * sub-path and scheme carry over (no absolute `/` path, no mixed content); without
- * userinfo, because fetch() refuses a URL that has it and Chromium blocks subresources
- * whose URL carries it. Every fetch, image, stream and form of the page takes its URL
+ * userinfo, because fetch() refuses a URL that has it, and a password has no business in
+ * an element's attribute. Every fetch, image, stream and form of the page takes its URL
  * from here.
  */
 function apiUrl(path) {
@@ -271,7 +271,8 @@ class MultipartParser {
       next = delimiter + 2;
       // Spec 4.1.2 ends a part with CRLF CRLF: neither CRLF belongs to the JPEG.
       bodyEnd = delimiter;
-      while (bodyEnd - 2 >= this.start && this.buffer[bodyEnd - 2] === 13 && this.buffer[bodyEnd - 1] === 10) {
+      const buffer = this.buffer;
+      while (bodyEnd - 2 >= this.start && buffer[bodyEnd - 2] === 13 && buffer[bodyEnd - 1] === 10) {
         bodyEnd -= 2;
       }
     }

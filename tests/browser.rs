@@ -823,6 +823,14 @@ fn the_page_works(page: &Session, camera: &TestCamera, credentials: (&str, &str)
 }
 
 #[test]
+fn the_page_works_at_the_cameras_address_with_the_login_answered() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+}
+
+#[test]
 fn the_page_logs_in_with_the_credentials_in_its_address() {
     let camera = TestCamera::start();
     // '@', ':' and '%' must be percent-encoded in the address and decoded by the page.

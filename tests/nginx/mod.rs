@@ -9,6 +9,7 @@
 //! PID on drop. Without nginx (or openssl, for the certificate) the harness installs them
 //! with `.ci/web-deps` rather than skipping.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,7 +50,7 @@ impl Nginx {
     /// Starts nginx in front of the camera at `camera`.
     pub fn start(camera: SocketAddr, scheme: Scheme) -> Nginx {
         let binary = install_once();
-        let mut dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("ipcam.conf"), snippet_for(camera)).unwrap();
         if scheme == Scheme::Https {
             make_certificate(dir.path());
@@ -63,7 +64,7 @@ impl Nginx {
                 main_config(dir.path(), port, scheme),
             )
             .unwrap();
-            let child = Command::new(&binary)
+            let mut child = Command::new(&binary)
                 .arg("-p")
                 .arg(dir.path())
                 .arg("-c")
@@ -75,17 +76,18 @@ impl Nginx {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap_or_else(|err| panic!("starting {}: {err}", binary.display()));
-            let mut nginx = Nginx {
-                child,
-                port,
-                scheme,
-                dir,
-            };
-            match nginx.wait_until_listening() {
-                Ok(()) => return nginx,
+            match wait_until_serving(&mut child, port, dir.path()) {
+                Ok(()) => {
+                    return Nginx {
+                        child,
+                        port,
+                        scheme,
+                        dir,
+                    }
+                }
                 Err(error) => {
+                    kill(&mut child);
                     last_error = error;
-                    dir = nginx.into_dir();
                 }
             }
         }
@@ -119,40 +121,47 @@ impl Nginx {
             .map(str::to_owned)
             .collect()
     }
+}
 
-    fn wait_until_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            let exited = self.child.try_wait().expect("nginx status");
-            if exited.is_some() || Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
-                return Err(format!("exit {exited:?}; error.log:\n{log}"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+/// Waits until nginx answers on `port`: an answer from nginx, not from whatever else may
+/// have taken the port since it was found free (nginx then retries its bind for seconds).
+fn wait_until_serving(child: &mut Child, port: u16, dir: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        if answers_as_nginx(port) {
+            return Ok(());
         }
+        let exited = child.try_wait().expect("nginx status");
+        if exited.is_some() || Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+            return Err(format!("exit {exited:?}; error.log:\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
 
-    /// Stops this nginx and keeps its directory for another try.
-    fn into_dir(mut self) -> tempfile::TempDir {
-        self.kill();
-        let placeholder = tempfile::tempdir().expect("temp dir");
-        std::mem::replace(&mut self.dir, placeholder)
-    }
+/// Whether what listens on 127.0.0.1:`port` says it is nginx (over TLS too: nginx answers
+/// plain HTTP on a TLS port with a 400 of its own).
+fn answers_as_nginx(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut answer = Vec::new();
+    stream.write_all(b"HEAD / HTTP/1.0\r\n\r\n").is_ok()
+        && stream.read_to_end(&mut answer).is_ok()
+        && String::from_utf8_lossy(&answer).contains("\r\nServer: nginx")
+}
 
-    fn kill(&mut self) {
-        // `Child::kill` signals this very PID; nginx is one process (`master_process off`).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Kills nginx by its PID and reaps it; nginx is one process (`master_process off`).
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        self.kill();
+        kill(&mut self.child);
     }
 }
 

@@ -6,11 +6,17 @@
 //! answers once per request, like a person who cancels a second prompt), then the browser
 //! sends them with every request of the page. Each test has its own browser and profile.
 //!
+//! The other ways in (see `Entry`): an address with the login in it, which no prompt may
+//! follow, and a real nginx in front of the camera under `/cam1/`, over HTTP and ending TLS
+//! (see `nginx/mod.rs`); each is checked by `the_page_works`.
+//!
 //! Needs Chromium: `bash .ci/browser-deps` installs it. Without it these tests fail and say so.
+//! The proxy tests install nginx with `.ci/web-deps` when it is missing.
 //!
 //! `cargo test --test browser -- --ignored screenshots` rewrites `docs/screenshots/*.png`.
 
 mod common;
+mod nginx;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -31,6 +37,7 @@ use headless_chrome::protocol::cdp::Page::{
     AddScriptToEvaluateOnNewDocument, CaptureScreenshotFormatOption,
 };
 use headless_chrome::{Browser, LaunchOptions, Tab};
+use nginx::{Nginx, Scheme};
 
 /// How long one step in the browser may take; generous because Chromium shares two cores
 /// with the camera and the compiler on CI.
@@ -67,11 +74,42 @@ fn chromium_path() -> PathBuf {
         })
 }
 
+/// How a person reaches the camera's page: the address they open, where the page's
+/// requests must go, how they log in and what the browser needs for it.
+struct Entry {
+    /// The address typed into the browser (it may carry the login: `http://u:p@host/`).
+    address: String,
+    /// The page's base as the requests must show it: scheme, host, port and sub-path,
+    /// no login.
+    base: String,
+    /// The credentials the login prompt is answered with; `None`: every prompt is
+    /// cancelled, as by a person who expected none.
+    login: Option<(String, String)>,
+    /// More Chromium switches (certificate errors, host names).
+    switches: Vec<String>,
+}
+
+impl Entry {
+    /// The camera's own port at `addr`, the login answered in the prompt.
+    fn direct(addr: SocketAddr, user: &str, password: &str) -> Entry {
+        let base = format!("http://{addr}/");
+        Entry {
+            address: base.clone(),
+            base,
+            login: Some((user.to_owned(), password.to_owned())),
+            switches: Vec::new(),
+        }
+    }
+}
+
 /// A browser logged in to the camera as one user, with what it did recorded.
 struct Session {
     // Dropped after the tab: the browser process ends with it.
     tab: Arc<Tab>,
     _browser: Browser,
+    /// The address the page was opened at.
+    address: String,
+    /// Where every request of the page must go (see `Entry::base`).
     base: String,
     /// Requests the browser had to ask credentials for: each is a login dialog for a person.
     prompts: Arc<AtomicUsize>,
@@ -99,19 +137,26 @@ impl Session {
 
     /// Opens the page served at `addr` (the main or the second HTTP port).
     fn open_at(addr: SocketAddr, user: &str, password: &str, before_load: Option<&str>) -> Session {
+        Session::enter(Entry::direct(addr, user, password), before_load)
+    }
+
+    /// Opens the page the way `entry` says.
+    fn enter(entry: Entry, before_load: Option<&str>) -> Session {
         let turn = one_browser_at_a_time();
+        let mut switches: Vec<&OsStr> = vec![
+            OsStr::new("--disable-component-update"),
+            OsStr::new("--no-default-browser-check"),
+            OsStr::new("--hide-scrollbars"),
+            OsStr::new("--mute-audio"),
+        ];
+        switches.extend(entry.switches.iter().map(OsStr::new));
         let options = LaunchOptions::default_builder()
             .path(Some(chromium_path()))
             .headless(true)
             .sandbox(false)
             .window_size(Some(DESKTOP))
             .idle_browser_timeout(Duration::from_secs(300))
-            .args(vec![
-                OsStr::new("--disable-component-update"),
-                OsStr::new("--no-default-browser-check"),
-                OsStr::new("--hide-scrollbars"),
-                OsStr::new("--mute-audio"),
-            ])
+            .args(switches)
             .build()
             .expect("launch options");
         let browser = Browser::new(options).expect("Chromium starts");
@@ -119,7 +164,7 @@ impl Session {
         tab.set_default_timeout(DEADLINE);
         let prompts = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        answer_logins(&tab, user, password, &prompts, &requests);
+        answer_logins(&tab, entry.login.as_ref(), &prompts, &requests);
         tab.enable_fetch(None, Some(true)).expect("Fetch domain");
         if let Some(script) = before_load {
             tab.call_method(AddScriptToEvaluateOnNewDocument {
@@ -133,7 +178,8 @@ impl Session {
         let session = Session {
             tab,
             _browser: browser,
-            base: format!("http://{addr}/"),
+            address: entry.address,
+            base: entry.base,
             prompts,
             requests,
             _turn: turn,
@@ -146,7 +192,7 @@ impl Session {
     /// page to know who is logged in.
     fn go(&self, fragment: &str) {
         self.tab
-            .navigate_to(&format!("{}{fragment}", self.base))
+            .navigate_to(&format!("{}{fragment}", self.address))
             .expect("navigate");
         self.wait_for_role();
     }
@@ -243,7 +289,7 @@ impl Session {
     /// Waits for a settings page to finish loading from its CGI.
     fn open_settings(&self, page: &str) {
         self.tab
-            .navigate_to(&format!("{}#settings/{page}", self.base))
+            .navigate_to(&format!("{}#settings/{page}", self.address))
             .expect("navigate");
         self.until(&format!("the {page} settings to load"), || {
             self.truth(&format!(
@@ -297,18 +343,21 @@ impl Session {
     }
 }
 
-/// Answers the browser's login prompts with `user`'s credentials, once per request: a
-/// second prompt for the same request means the camera refused them, and a person would
-/// cancel it. Counts the prompts and records every URL the page asks for.
+/// Answers the browser's login prompts with `login`, once per request: a second prompt
+/// for the same request means the camera refused them, and a person would cancel it.
+/// Without `login` every prompt is cancelled. Counts the prompts and records every URL the
+/// page asks for.
 fn answer_logins(
     tab: &Arc<Tab>,
-    user: &str,
-    password: &str,
+    login: Option<&(String, String)>,
     prompts: &Arc<AtomicUsize>,
     requests: &Arc<Mutex<Vec<String>>>,
 ) {
-    tab.authenticate(Some(user.to_owned()), Some(password.to_owned()))
-        .expect("credentials");
+    if let Some((user, password)) = login {
+        tab.authenticate(Some(user.clone()), Some(password.clone()))
+            .expect("credentials");
+    }
+    let answers = login.is_some();
     let weak_tab: Weak<Tab> = Arc::downgrade(tab);
     let answered = Mutex::new(HashSet::new());
     let prompts = Arc::clone(prompts);
@@ -324,7 +373,9 @@ fn answer_logins(
             let request_id = challenge.params.request_id.clone();
             if answered.lock().unwrap().insert(request_id.clone()) {
                 prompts.fetch_add(1, Ordering::SeqCst);
-                return; // The tab's own handler gives the credentials (`Tab::authenticate`).
+                if answers {
+                    return; // The tab's own handler gives the credentials (`Tab::authenticate`).
+                }
             }
             // Answered before this handler's: the tab's own answer then finds the
             // request settled and is refused, harmlessly.
@@ -695,6 +746,303 @@ fn logging_in_takes_one_prompt_whatever_the_role() {
             "login prompts for {user}"
         );
     }
+}
+
+/// What every way in must give a person logged in as the admin: a decoded live frame, one
+/// pan-tilt move seen in the stream, one settings page saved and read back after a reload.
+/// Every request goes to `page.base` and none carries `password`, which is nowhere in the
+/// page either. `credentials` reach the camera directly, to check what the page did.
+fn the_page_works(page: &Session, camera: &TestCamera, credentials: (&str, &str), name: &str) {
+    assert_eq!(page.wait_for_role(), "admin");
+    page.until("a decoded frame of the live view", || {
+        page.truth(
+            "Number(document.querySelector('#video').dataset.frames) >= 1 && \
+             document.querySelector('#video').complete && \
+             document.querySelector('#video').naturalWidth === 640",
+        )
+        .then_some(())
+    });
+
+    let (pan, tilt) = page.until("the position from the stream", || page.position());
+    page.until("the pad", || {
+        page.truth("!document.querySelector('#pad').hidden")
+            .then_some(())
+    });
+    page.click("[data-move='5']");
+    page.until("the camera to pan right by the pad's 5° step", || {
+        (page.position() == Some((pan + 5, tilt))).then_some(())
+    });
+
+    page.open_settings("system");
+    page.type_over("#f-CameraName", name);
+    page.click(".page[data-page='system'] button[type='submit']");
+    page.until("the page to confirm the save", || {
+        (page
+            .string("document.querySelector('.page .status').textContent")
+            .as_deref()
+            == Some("Saved."))
+        .then_some(())
+    });
+    let system = common::table(&camera.get("/system.cgi", Some(credentials)));
+    assert_eq!(common::value_of(&system, "CameraName"), Some(name));
+    page.reload();
+    page.until("the saved name after a reload", || {
+        let field = page.string("document.querySelector('#f-CameraName')?.value || null")?;
+        (field == name).then_some(())
+    });
+
+    let (_, password) = credentials;
+    let requests = page.requests.lock().unwrap().clone();
+    assert!(
+        requests
+            .iter()
+            .any(|url| *url == format!("{}mjpeg.cgi", page.base)),
+        "the stream from {}: {requests:?}",
+        page.base
+    );
+    // The browser itself loads the page and the files its HTML links from the address as
+    // typed, login included; only what the page's script requests must be without it.
+    let typed = page.address.split('#').next().unwrap_or_default();
+    for url in &requests {
+        if let Some(file) = url.strip_prefix(typed).filter(|_| typed != page.base) {
+            assert!(file.is_empty() || file.starts_with("web/"), "{url}");
+            continue;
+        }
+        assert!(url.starts_with(&page.base), "the page fetched {url}");
+        assert!(
+            !url.contains(password) && !url.contains(&common::encode(password)),
+            "a URL with the password: {url}"
+        );
+    }
+    assert!(
+        !page.truth(&format!(
+            "document.documentElement.outerHTML.includes({password:?})"
+        )),
+        "the password is in the page"
+    );
+}
+
+#[test]
+fn the_page_works_at_the_cameras_address_with_the_login_answered() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+}
+
+#[test]
+fn the_page_logs_in_with_the_credentials_in_its_address() {
+    let camera = TestCamera::start();
+    // '@', ':' and '%' must be percent-encoded in the address and decoded by the page.
+    let password = "a@b:c%d";
+    let set = camera.post(
+        "/system.cgi",
+        ADMIN,
+        &format!("AdminPassword={}", common::encode(password)),
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    let base = format!("http://{}/", camera.addr);
+    let entry = Entry {
+        address: format!("http://admin:{}@{}/", common::encode(password), camera.addr),
+        base,
+        login: None,
+        switches: Vec::new(),
+    };
+    let page = Session::enter(entry, None);
+    the_page_works(&page, &camera, ("admin", password), "Gate");
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 0, "no login prompt");
+}
+
+/// Adler-32 of `bytes`: the page computes the same, to say which JPEG it cut out.
+fn adler32(bytes: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in bytes {
+        a = (a + u32::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+/// Parses `stream` with the page's own MultipartParser, fed in every way a proxy could
+/// re-chunk it, and returns each distinct outcome: a JSON list of `[date, length, adler32]`
+/// per part.
+fn parse_in_the_page(
+    page: &Session,
+    stream: &[u8],
+    boundary: &str,
+    part_starts: &[usize],
+) -> Vec<String> {
+    use base64::Engine as _;
+    let script = format!(
+        "(() => {{
+           const text = atob('{stream}');
+           const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+           const adler32 = (data) => {{
+             let a = 1, b = 0;
+             for (const byte of data) {{ a = (a + byte) % 65521; b = (b + a) % 65521; }}
+             return b * 65536 + a;
+           }};
+           const parse = (cuts) => {{
+             const parts = [];
+             const parser = new MultipartParser({boundary:?}, (headers, jpeg) =>
+               parts.push([headers.get('date'), jpeg.length, adler32(jpeg)]));
+             let from = 0;
+             for (const cut of [...cuts, bytes.length]) {{
+               parser.push(bytes.subarray(from, cut));
+               from = cut;
+             }}
+             return JSON.stringify(parts);
+           }};
+           const chunkings = [[]];
+           for (const size of [1, 2, 3, 5, 7, 64, 1000, 4096]) {{
+             const cuts = [];
+             for (let at = size; at < bytes.length; at += size) cuts.push(at);
+             chunkings.push(cuts);
+           }}
+           // One cut anywhere near each part's start: in the CRLFs before it, its boundary,
+           // its head, the first bytes of its JPEG.
+           for (const start of {part_starts:?}) {{
+             for (let at = Math.max(1, start - 8); at < start + 120; at++) chunkings.push([at]);
+           }}
+           return JSON.stringify([...new Set(chunkings.map(parse))]);
+         }})()",
+        stream = base64::engine::general_purpose::STANDARD.encode(stream),
+    );
+    let outcomes = page.string(&script).expect("the parser's outcomes");
+    serde_json::from_str(&outcomes).unwrap()
+}
+
+#[test]
+fn the_stream_parser_cuts_the_same_parts_however_the_body_is_chunked() {
+    let camera = TestCamera::start();
+    let mut stream = common::MjpegStream::open(camera.addr, ADMIN);
+    let parts: Vec<common::MjpegPart> = (0..3).map(|_| stream.next_part()).collect();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+
+    // The stream as spec 4.1.2 lays it out (MjpegStream checked every line), and as a
+    // camera without Content-Length would send it: then parts end at the next boundary.
+    for with_length in [true, false] {
+        let mut body = Vec::new();
+        let mut starts = Vec::new();
+        for part in &parts {
+            starts.push(body.len());
+            body.extend_from_slice(b"--video boundary--\r\n");
+            if with_length {
+                body.extend_from_slice(
+                    format!("Content-Length: {}\r\n", part.jpeg.len()).as_bytes(),
+                );
+            }
+            body.extend_from_slice(
+                format!("Date: {}\r\nContent-Type: image/jpeg\r\n\r\n", part.date).as_bytes(),
+            );
+            body.extend_from_slice(&part.jpeg);
+            body.extend_from_slice(b"\r\n\r\n");
+        }
+        // The next part has begun: it is not a part until it is whole.
+        body.extend_from_slice(b"--video boundary--\r\nContent-Length: 9000\r\nDate: 2");
+        let expected = serde_json::to_string(
+            &parts
+                .iter()
+                .map(|part| serde_json::json!([part.date, part.jpeg.len(), adler32(&part.jpeg)]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            parse_in_the_page(&page, &body, "--video boundary--", &starts),
+            [expected],
+            "with Content-Length: {with_length}"
+        );
+    }
+}
+
+/// Opens the camera's page through `proxy`, the login answered in the prompt.
+fn through(proxy: &Nginx) -> Session {
+    let base = proxy.base();
+    Session::enter(
+        Entry {
+            address: base.clone(),
+            base,
+            login: Some(("admin".to_owned(), ADMIN_PASSWORD.to_owned())),
+            switches: proxy.browser_switches(),
+        },
+        None,
+    )
+}
+
+/// Opening the sub-path without its final slash ends at the page all the same: nginx
+/// redirects, to the scheme and port the browser used.
+fn the_sub_path_without_its_slash_leads_to_the_page(page: &Session) {
+    let without_slash = page.base.trim_end_matches('/');
+    page.tab.navigate_to(without_slash).expect("navigate");
+    page.until("the redirect to the page", || {
+        (page.string("location.href").as_deref() == Some(page.base.as_str())).then_some(())
+    });
+    page.wait_for_role();
+}
+
+#[test]
+fn the_page_works_behind_nginx_under_a_sub_path() {
+    let camera = TestCamera::start();
+    let proxy = Nginx::start(camera.addr, Scheme::Http);
+    let page = through(&proxy);
+    the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+    the_sub_path_without_its_slash_leads_to_the_page(&page);
+    // Over plain HTTP to a host name the browser sends no Sec-Fetch-Site: the save was
+    // let through by its Origin matching the X-Forwarded-Host the snippet sets.
+    let saves: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|line| line.starts_with("POST /cam1/system.cgi "))
+        .collect();
+    assert_eq!(
+        saves,
+        [format!(
+            "POST /cam1/system.cgi origin=http://{}:{} site=-",
+            nginx::PROXY_HOST,
+            proxy.port
+        )]
+    );
+}
+
+#[test]
+fn the_page_works_behind_nginx_ending_tls() {
+    let camera = TestCamera::start();
+    let proxy = Nginx::start(camera.addr, Scheme::Https);
+    let page = through(&proxy);
+    assert!(page.base.starts_with("https://"), "{}", page.base);
+    the_page_works(&page, &camera, ADMIN.unwrap(), "Gate");
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 1, "one login prompt");
+    the_sub_path_without_its_slash_leads_to_the_page(&page);
+    assert!(
+        page.truth("window.isSecureContext && location.protocol === 'https:'"),
+        "a secure page, so no mixed content was loaded"
+    );
+}
+
+#[test]
+fn without_readable_streams_the_login_in_the_address_still_plays_the_stream() {
+    let camera = TestCamera::start();
+    let entry = Entry {
+        address: format!("http://admin:{ADMIN_PASSWORD}@{}/", camera.addr),
+        base: format!("http://{}/", camera.addr),
+        login: None,
+        switches: Vec::new(),
+    };
+    // An <img> cannot send the page's Authorization header: the browser authenticates it
+    // with the login it used for the page itself.
+    let page = Session::enter(entry, Some("delete Response.prototype.body;"));
+    page.until("a decoded frame of the plain <img> stream", || {
+        page.truth(
+            "document.querySelector('#video').src === new URL('mjpeg.cgi', location.origin + '/').href && \
+             document.querySelector('#video').naturalWidth === 640",
+        )
+        .then_some(())
+    });
+    assert_eq!(page.prompts.load(Ordering::SeqCst), 0, "no login prompt");
+    assert!(!page.truth(&format!(
+        "document.documentElement.outerHTML.includes({ADMIN_PASSWORD:?})"
+    )));
 }
 
 /// Writes the screenshots the README shows; run on purpose, not as a check.

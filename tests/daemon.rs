@@ -103,6 +103,12 @@ fn pages_of_other_sites_may_show_the_camera_but_not_change_it() {
     for (method, target, headers) in [
         ("POST", "/system.cgi", cross_site),
         ("POST", "/system.cgi", foreign_origin),
+        // Behind a proxy: another site's page, though the proxy names its own address.
+        (
+            "POST",
+            "/system.cgi",
+            "Origin: http://attacker.example\r\nX-Forwarded-Host: camera.test:8443\r\n",
+        ),
         ("GET", "/reset.cgi?FactoryReset=Yes", cross_site),
         (
             "GET",
@@ -134,5 +140,9 @@ fn pages_of_other_sites_may_show_the_camera_but_not_change_it() {
         camera.addr
     );
     assert_eq!(from_a_page(&camera, "POST", "/system.cgi", &own), 200);
+    // The same page through a reverse proxy that keeps the camera's Host and says which
+    // address the browser used.
+    let proxied = "Origin: https://camera.test:8443\r\nX-Forwarded-Host: camera.test:8443\r\n";
+    assert_eq!(from_a_page(&camera, "POST", "/system.cgi", proxied), 200);
     assert_eq!(from_a_page(&camera, "POST", "/system.cgi", ""), 200);
 }

@@ -82,6 +82,10 @@ pub struct Request {
     pub peer: SocketAddr,
     /// The `If-None-Match` header, for handlers that serve cacheable content.
     pub if_none_match: Option<String>,
+    /// The `X-Forwarded-For` headers, joined by `, ` as RFC 9110 5.3 combines repeated
+    /// fields: the addresses a chain of reverse proxies says the request came through. Only
+    /// worth anything when `peer` is a proxy the handler trusts.
+    pub forwarded_for: Option<String>,
     /// A browser says a page of another origin made this request (`Sec-Fetch-Site` other
     /// than `same-origin`/`none`, or else an `Origin` that is not this `Host`): something a
     /// logged-in user did not necessarily mean to do, which a handler should refuse
@@ -135,23 +139,35 @@ pub(crate) struct Head {
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
     pub if_none_match: Option<String>,
+    pub forwarded_for: Option<String>,
     /// See `is_foreign_origin`.
     pub foreign_origin: bool,
 }
 
 /// Whether a browser says that a page of another origin made the request: by
-/// `Sec-Fetch-Site` (every current browser sends it) anything but `same-origin` or `none`
-/// (typed or bookmarked); without it, an `Origin` (older browsers send it with POSTs) whose
-/// host and port are not the request's `Host`. Clients other than browsers (NVRs, curl)
-/// send neither and are never foreign. `header` looks a header up by its lower-case name;
-/// the usual request (no `Sec-Fetch-Site`, no `Origin`) costs two lookups.
+/// `Sec-Fetch-Site` (browsers send it to HTTPS and loopback sites) anything but
+/// `same-origin` or `none` (typed or bookmarked); without it (plain HTTP to a camera on the
+/// network, older browsers), an `Origin` (sent with POSTs) whose host and port are neither
+/// the request's `Host` nor, behind a reverse proxy that rewrites `Host`, the address the
+/// proxy says the browser used (`X-Forwarded-Host`, the first one when proxies chain).
+/// Trusting that header keeps the protection: a page of another site cannot make a browser
+/// send it (it is no CORS-safelisted header, and the camera answers no preflight).
+/// Clients other than browsers (NVRs, curl) send neither and are never foreign. `header`
+/// looks a header up by its lower-case name; the usual request (no `Sec-Fetch-Site`, no
+/// `Origin`) costs two lookups.
 fn is_foreign_origin<'h>(header: impl Fn(&str) -> Option<&'h str>) -> bool {
     if let Some(site) = header("sec-fetch-site") {
         return !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
     }
     header("origin").is_some_and(|origin| {
         let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        header("host").is_none_or(|host| !authority.eq_ignore_ascii_case(host))
+        let forwarded = header("x-forwarded-host")
+            .and_then(|hosts| hosts.split(',').next())
+            .map(str::trim);
+        ![header("host"), forwarded]
+            .into_iter()
+            .flatten()
+            .any(|host| authority.eq_ignore_ascii_case(host))
     })
 }
 
@@ -192,6 +208,7 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         credentials: None,
         wants_close: version == Version::Http10,
         if_none_match: None,
+        forwarded_for: None,
         foreign_origin: false,
     };
     for header in parsed.headers.iter() {
@@ -246,6 +263,14 @@ fn apply_header(
         head.credentials = parse_basic(value)?;
     } else if name.eq_ignore_ascii_case("if-none-match") {
         head.if_none_match = text().ok().map(str::to_owned);
+    } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+        if let Ok(hops) = text() {
+            let joined = match head.forwarded_for.take() {
+                Some(earlier) => format!("{earlier}, {hops}"),
+                None => hops.to_owned(),
+            };
+            head.forwarded_for = Some(joined);
+        }
     }
     Ok(())
 }
@@ -404,6 +429,35 @@ mod tests {
     }
 
     #[test]
+    fn behind_a_proxy_the_origin_may_match_the_forwarded_host() {
+        // nginx with its default `Host: <upstream>` and the snippet's X-Forwarded-Host.
+        let host = Some("127.0.0.1:8080");
+        for (origin, forwarded, foreign) in [
+            ("http://camera.test:8443", Some("camera.test:8443"), false),
+            ("https://home.example", Some("HOME.example"), false),
+            (
+                "https://home.example",
+                Some("home.example, 10.0.0.2"),
+                false,
+            ),
+            ("https://home.example", Some(" home.example "), false),
+            ("https://home.example", Some("10.0.0.2, home.example"), true),
+            ("https://home.example", Some("home.example:8443"), true),
+            ("https://home.example", None, true),
+            ("http://evil.example", Some("home.example"), true),
+            ("null", Some("home.example"), true),
+        ] {
+            let header = |name: &str| match name {
+                "origin" => Some(origin),
+                "host" => host,
+                "x-forwarded-host" => forwarded,
+                _ => None,
+            };
+            assert_eq!(is_foreign_origin(header), foreign, "{origin} {forwarded:?}");
+        }
+    }
+
+    #[test]
     fn only_browsers_naming_another_origin_are_foreign() {
         let host = Some("192.0.2.7:8080");
         for (site, origin, foreign) in [
@@ -426,6 +480,23 @@ mod tests {
             };
             assert_eq!(is_foreign_origin(header), foreign, "{site:?} {origin:?}");
         }
+    }
+
+    #[test]
+    fn repeated_forwarded_for_headers_join_in_order() {
+        let (head, _) = parse_head(
+            b"GET / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9, 10.0.0.2\r\n\
+              x-forwarded-for:  10.0.0.3 \r\n\r\n",
+            0,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            head.forwarded_for.as_deref(),
+            Some("203.0.113.9, 10.0.0.2, 10.0.0.3")
+        );
+        let (head, _) = parse_head(b"GET / HTTP/1.1\r\n\r\n", 0).unwrap().unwrap();
+        assert_eq!(head.forwarded_for, None);
     }
 
     #[test]

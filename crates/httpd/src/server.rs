@@ -555,6 +555,7 @@ impl<H: Handler> Server<H> {
             credentials: head.credentials.clone(),
             peer: conn.peer,
             if_none_match: head.if_none_match.clone(),
+            forwarded_for: head.forwarded_for.clone(),
             foreign_origin: head.foreign_origin,
             deferral: Deferral {
                 inbox: Arc::clone(&self.inbox),

@@ -5,7 +5,7 @@
 //! overridden on the command line. Every key has a default, so no file at all is the
 //! embedded default: a synthetic camera on `127.0.0.1:8080` with state in `./ipcamd-state`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -132,6 +132,8 @@ pub struct ServerConfig {
     pub stall_timeout_secs: u64,
     /// Seconds shutdown waits for responses in flight.
     pub drain_timeout_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `client.rs`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Realm of the Basic authentication challenge.
     pub realm: String,
 }
@@ -148,6 +150,7 @@ impl Default for ServerConfig {
             keepalive_timeout_secs: limits.keepalive_timeout.as_secs(),
             stall_timeout_secs: limits.stall_timeout.as_secs(),
             drain_timeout_secs: limits.drain_timeout.as_secs(),
+            trusted_proxies: Vec::new(),
             realm: "ipcam".into(),
         }
     }

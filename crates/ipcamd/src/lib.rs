@@ -10,6 +10,7 @@
 //! (motors), the FTP and e-mail workers and the LED blinker. They share only atomics, the frame broadcast and channels.
 
 mod camera;
+mod client;
 pub mod config;
 mod config_worker;
 mod control;
@@ -32,6 +33,7 @@ use ipcam_httpd::{Broadcast, Server, ServerHandle};
 use ipcam_ptz::Ptz;
 
 use crate::camera::{image_settings, IoStatus, MjpegPart, PartStamp, Pipeline};
+use crate::client::TrustedProxies;
 use crate::config::{Config, PlatformBackend};
 use crate::config_worker::{announce_admin_password, Plant};
 use crate::control::Controls;
@@ -165,7 +167,7 @@ impl Daemon {
             clock: service.clock(),
             events: events.handle(),
         };
-        let routes = Routes::new(
+        let mut routes = Routes::new(
             service.shared(),
             config.server.realm.clone(),
             frames,
@@ -175,6 +177,7 @@ impl Daemon {
             options.watchdog,
             access.clone(),
         );
+        routes.proxies = TrustedProxies::new(&config.server.trusted_proxies);
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
         let plant = Plant {

@@ -24,6 +24,7 @@ use ipcam_httpd::{
 };
 
 use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
+use crate::client::TrustedProxies;
 use crate::config_worker::Job;
 use crate::control::{Controls, PanTiltOutcome};
 use crate::presets;
@@ -109,6 +110,8 @@ pub(crate) struct Routes {
     pub(crate) controls: Controls,
     pub(crate) led: Arc<dyn Led>,
     pub(crate) watchdog: Option<(Arc<Notifier>, Watchdog)>,
+    /// Whose word on the client's address counts (none by default).
+    pub(crate) proxies: TrustedProxies,
     access: AccessEpoch,
     viewers: Vec<Viewer>,
     streaming: bool,
@@ -135,6 +138,7 @@ impl Routes {
             controls,
             led,
             watchdog,
+            proxies: TrustedProxies::default(),
             access,
             viewers: Vec::new(),
             streaming: false,
@@ -144,6 +148,7 @@ impl Routes {
     fn authorize(&mut self, request: &Request, path: &str) -> Result<Principal, Response> {
         let state = self.state.load();
         let credentials = user_and_password(&request.credentials);
+        let client = self.proxies.client(request);
         let names = request
             .params
             .iter()
@@ -152,7 +157,7 @@ impl Routes {
         match authorize(
             &state,
             &mut self.limiter,
-            request.peer.ip(),
+            client,
             Instant::now(),
             credentials,
             path,
@@ -161,7 +166,7 @@ impl Routes {
             None => Err(Response::error(Status::NotFound, "not found")),
             Some(Ok(principal)) => Ok(principal),
             Some(Err(denied)) => {
-                log::info!("401 for {path} from {}: {denied}", request.peer.ip());
+                log::info!("401 for {path} from {client}: {denied}");
                 Err(Response::unauthorized(&self.realm))
             }
         }
@@ -183,7 +188,7 @@ impl Routes {
     fn stream(&mut self, request: &Request, principal: &Principal) -> Response {
         let stats = StreamStats::new();
         self.viewers.push(Viewer {
-            ip: request.peer.ip(),
+            ip: self.proxies.client(request),
             user: principal.name().map(str::to_owned),
             since: self.controls.clock.now(),
             stats: Arc::clone(&stats),
@@ -193,7 +198,7 @@ impl Routes {
             state: self.state.clone(),
             epoch: self.access.clone(),
             checked_at: Cell::new(self.access.current()),
-            client: request.peer.ip(),
+            client: self.proxies.client(request),
             credentials: request.credentials.clone(),
         };
         let body = self
@@ -332,7 +337,7 @@ impl Handler for Routes {
         if request.foreign_origin && !embeddable(request.method, &path) {
             log::info!(
                 "refused a request for {path} from {} made by a page of another site",
-                request.peer.ip()
+                self.proxies.client(request)
             );
             return Response::error(
                 Status::BadRequest,

@@ -228,6 +228,58 @@ mod tests {
         }
     }
 
+    /// The lines of `script` that are code, not comments.
+    fn code_lines(script: &str) -> impl Iterator<Item = &str> {
+        script.lines().map(str::trim).filter(|line| {
+            !(line.starts_with("//") || line.starts_with("/*") || line.starts_with('*'))
+        })
+    }
+
+    #[test]
+    fn every_request_of_the_script_takes_its_url_from_api_url() {
+        // Behind a proxy's sub-path, from an address with a login in it: only apiUrl()
+        // resolves a URL the way every case needs (see app.js).
+        let script = std::str::from_utf8(APP_JS.body).unwrap();
+        let fetches: Vec<&str> = code_lines(script)
+            .filter(|line| line.contains("fetch(") && !line.contains("apiFetch("))
+            .collect();
+        assert_eq!(
+            fetches,
+            ["return fetch(apiUrl(path), { cache: 'no-store', ...init, headers });"]
+        );
+        for line in code_lines(script).filter(|line| line.contains(".src =")) {
+            // An object URL of a frame already fetched, or a resource of the camera.
+            assert!(
+                line.ends_with(".src = url;") || line.contains(".src = apiUrl("),
+                "{line}"
+            );
+        }
+        for needle in ["XMLHttpRequest", "EventSource", "WebSocket", ".action ="] {
+            assert!(!script.contains(needle), "{needle}");
+        }
+    }
+
+    #[test]
+    fn the_script_never_logs() {
+        // A login typed into the address is in the page's memory: nothing may print it.
+        let script = std::str::from_utf8(APP_JS.body).unwrap();
+        assert!(!script.contains("console."));
+    }
+
+    #[test]
+    fn the_style_sheet_has_no_absolute_urls() {
+        let css = std::str::from_utf8(STYLE_CSS.body).unwrap();
+        assert!(!css.contains("@import"));
+        for (at, _) in css.match_indices("url(") {
+            let target = css[at + 4..].trim_start_matches(['\'', '"']);
+            assert!(
+                target.starts_with("data:") || !(target.starts_with('/') || target.contains("://")),
+                "{}",
+                &css[at..]
+            );
+        }
+    }
+
     /// The string literals of `script` that end in `suffix` (`'...x.cgi'` and the like).
     fn literals_ending<'a>(script: &'a str, suffix: &str) -> Vec<&'a str> {
         script

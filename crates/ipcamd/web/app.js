@@ -1,22 +1,77 @@
 // The camera's web page: a plain client of the IPCamCGI 1.2 CGIs, nothing private.
 //
-// Every URL is relative, so the page works wherever it is served from (either HTTP port,
-// behind a reverse proxy under a prefix). Login is the browser's own Basic authentication:
-// the credentials it cached for the page go with every request made here. What the user may
-// do is found out by asking the CGIs (see discoverRole), and the server stays the only judge
-// of every value: forms are not validated here, the server's 400 reason is shown instead.
+// Every request goes through apiUrl(), so the page works however it was opened: on either
+// HTTP port, behind a reverse proxy under a sub-path (home.example/cam1/), through TLS ended
+// at the proxy, and from an address with the login in it (user:pass@camera/).
+// Login is the browser's own Basic authentication: the credentials it cached for the page
+// go with every request made here, or, when the address carried them, the page sends them
+// itself (see addressLogin). What the user may do is found out by asking the CGIs (see
+// discoverRole), and the server stays the only judge of every value: forms are not
+// validated here, the server's 400 reason is shown instead.
 'use strict';
 
 const VIEWER = 0;
 const OPERATOR = 1;
 const ADMIN = 2;
 
+// ---------------------------------------------------------------- where requests go
+
+/**
+ * The absolute URL of one of the camera's resources (`path` as in the spec, without its
+ * leading `/`: 'mjpeg.cgi', 'image.jpg?x=1'), resolved against the page's own address and
+ * without the login a user may have typed into it. Relative to the page, so a proxy's
+ * sub-path and scheme carry over (no absolute `/` path, no mixed content); without
+ * userinfo, because fetch() refuses a URL that has it, and a password has no business in
+ * an element's attribute. Every fetch, image, stream and form of the page takes its URL
+ * from here.
+ */
+function apiUrl(path) {
+  if (/^(\/|[a-z][a-z0-9+.-]*:)/i.test(path)) {
+    throw new Error(`apiUrl takes a path relative to the page, not ${path}`);
+  }
+  const url = new URL(path, document.baseURI);
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
+/**
+ * The `Authorization` header for the login typed into the page's address, or null. A
+ * browser that opened user:pass@camera/ logged the page in with it, but fetch() refuses a
+ * URL that still carries it, and whether a browser adds it to a URL without it is up to the
+ * browser: so the page sends it itself. (An <img> cannot send headers: the plain-image
+ * fallback relies on the browser, which Chromium does.) Read once from the address the
+ * browser already holds; never written to the DOM, to storage or to a log.
+ */
+const addressLogin = (() => {
+  const address = new URL(document.baseURI);
+  if (!address.username && !address.password) return null;
+  // The URL parser percent-encodes what it must; a stray '%' stays as typed.
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const login = `${decode(address.username)}:${decode(address.password)}`;
+  const bytes = new TextEncoder().encode(login);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+})();
+
+/** fetch() of one of the camera's resources, with the address's login if there was one. */
+function apiFetch(path, init = {}) {
+  const headers = new Headers(init.headers);
+  if (addressLogin) headers.set('Authorization', addressLogin);
+  return fetch(apiUrl(path), { cache: 'no-store', ...init, headers });
+}
+
 // ---------------------------------------------------------------- CGI client
 
 /** GET a CGI; resolves to {status, text}, status 0 when the camera cannot be reached. */
 async function cgiGet(path) {
   try {
-    const response = await fetch(path, { cache: 'no-store' });
+    const response = await apiFetch(path);
     return { status: response.status, text: await response.text() };
   } catch (err) {
     return { status: 0, text: 'cannot reach the camera' };
@@ -27,9 +82,8 @@ async function cgiGet(path) {
 async function cgiPost(path, pairs) {
   const body = pairs.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
   try {
-    const response = await fetch(path, {
+    const response = await apiFetch(path, {
       method: 'POST',
-      cache: 'no-store',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body,
     });
@@ -116,6 +170,8 @@ function confirmAction(text, okLabel) {
 const MAX_PART_BYTES = 8 << 20;
 const MAX_HEAD_BYTES = 8 << 10;
 const CRLFCRLF = [13, 10, 13, 10];
+/** What ends a part's head, as a list of needles for MultipartParser.search. */
+const HEAD_END = [CRLFCRLF];
 
 function indexOfBytes(buffer, needle, from, to) {
   const last = to - needle.length;
@@ -130,9 +186,12 @@ function indexOfBytes(buffer, needle, from, to) {
 
 /**
  * Splits a multipart/x-mixed-replace byte stream into parts. Parts are cut by their
- * Content-Length (spec 4.1.2 sends it), or at the next boundary when a part has none. One
- * buffer is reused and grows only for a larger part; a part handed to onPart is a view into
- * it, valid until onPart returns.
+ * Content-Length (spec 4.1.2 sends it), or at the next boundary when a part has none. How
+ * the body arrives does not matter (a proxy may re-chunk it): a chunk may end anywhere, in a
+ * head, a boundary or a JPEG, or hold several parts, and searches resume where the last one
+ * stopped, so a stream in tiny chunks costs no more than in large ones. One buffer is reused
+ * and grows only for a larger part; a part handed to onPart is a view into it, valid until
+ * onPart returns.
  */
 class MultipartParser {
   constructor(boundary, onPart) {
@@ -140,6 +199,9 @@ class MultipartParser {
     this.start = 0;
     this.end = 0;
     this.headers = null;
+    // Bytes after `start` already searched for the end of the head or part: a search
+    // resumes there instead of rescanning what came in earlier chunks.
+    this.searched = 0;
     this.onPart = onPart;
     const encoder = new TextEncoder();
     this.delimiters = boundary
@@ -177,7 +239,7 @@ class MultipartParser {
     while (this.start < this.end && (buffer[this.start] === 13 || buffer[this.start] === 10)) {
       this.start++;
     }
-    const at = indexOfBytes(buffer, CRLFCRLF, this.start, this.end);
+    const at = this.search(HEAD_END);
     if (at < 0) {
       if (this.end - this.start > MAX_HEAD_BYTES) throw new Error('stream part head too large');
       return false;
@@ -190,6 +252,7 @@ class MultipartParser {
     }
     this.headers = headers;
     this.start = at + 4;
+    this.searched = 0;
     return true;
   }
 
@@ -203,23 +266,39 @@ class MultipartParser {
       if (bodyEnd > this.end) return false;
       next = bodyEnd;
     } else {
-      bodyEnd = this.findDelimiter();
-      if (bodyEnd < 0) return false;
-      next = bodyEnd + 2;
+      const delimiter = this.search(this.delimiters);
+      if (delimiter < 0) return false;
+      next = delimiter + 2;
+      // Spec 4.1.2 ends a part with CRLF CRLF: neither CRLF belongs to the JPEG.
+      bodyEnd = delimiter;
+      const buffer = this.buffer;
+      while (bodyEnd - 2 >= this.start && buffer[bodyEnd - 2] === 13 && buffer[bodyEnd - 1] === 10) {
+        bodyEnd -= 2;
+      }
     }
     const headers = this.headers;
     this.headers = null;
     this.onPart(headers, this.buffer.subarray(this.start, bodyEnd));
     this.start = next;
+    this.searched = 0;
     return true;
   }
 
-  findDelimiter() {
-    for (const delimiter of this.delimiters) {
-      const at = indexOfBytes(this.buffer, delimiter, this.start, this.end);
-      if (at >= 0) return at;
+  /**
+   * Where the first of `needles` starts after `start`, or -1. Resumes after the bytes
+   * searched before, less a needle's length, as a needle may straddle two chunks.
+   */
+  search(needles) {
+    let longest = 0;
+    for (const needle of needles) longest = Math.max(longest, needle.length);
+    const from = this.start + Math.max(0, this.searched - longest + 1);
+    let first = -1;
+    for (const needle of needles) {
+      const at = indexOfBytes(this.buffer, needle, from, this.end);
+      if (at >= 0 && (first < 0 || at < first)) first = at;
     }
-    return -1;
+    this.searched = first < 0 ? this.end - this.start : 0;
+    return first;
   }
 }
 
@@ -268,7 +347,7 @@ class LiveView {
       this.abort = new AbortController();
       this.read(this.abort.signal);
     } else {
-      this.img.src = 'mjpeg.cgi';
+      this.img.src = apiUrl('mjpeg.cgi');
       this.img.onload = () => this.countFrame();
       this.pollTimer = setInterval(() => this.pollIo(), 1000);
     }
@@ -286,7 +365,7 @@ class LiveView {
 
   async read(signal) {
     try {
-      const response = await fetch('mjpeg.cgi', { signal, cache: 'no-store' });
+      const response = await apiFetch('mjpeg.cgi', { signal });
       if (!response.ok) throw new Error(failure({ status: response.status, text: '' }));
       const type = response.headers.get('content-type') || '';
       const boundary = /boundary="?([^";]+)"?/i.exec(type);
@@ -528,7 +607,7 @@ function setUpIo() {
 }
 
 async function snapshot() {
-  const response = await fetch('image.jpg', { cache: 'no-store' }).catch(() => null);
+  const response = await apiFetch('image.jpg').catch(() => null);
   if (!response || !response.ok) {
     $('#stream-state').textContent = 'Snapshot failed.';
     return;
@@ -1161,7 +1240,7 @@ const ROLES = { anonymous: VIEWER, viewer: VIEWER, operator: OPERATOR, admin: AD
  * below privilege 1; any answer but 401 means the CGI let us in.
  */
 async function discoverRole() {
-  const io = await fetch('iocontrol.cgi', { cache: 'no-store' }).catch(() => null);
+  const io = await apiFetch('iocontrol.cgi').catch(() => null);
   const declared = io && ROLES[(io.headers.get('X-IPCam-Role') || '').toLowerCase()];
   if (declared !== undefined && declared !== ADMIN) return { role: declared };
   const system = await cgiGet('system.cgi');

@@ -1,0 +1,343 @@
+//! One SOAP request in, one [`Answer`] out: parsing, the login, the per-operation role
+//! check and the dispatch to the device, media and PTZ operations.
+//!
+//! Roles follow the ONVIF Core access classes mapped onto DESIGN.md's roles:
+//!
+//! | ONVIF class | operations | needs |
+//! |---|---|---|
+//! | PRE_AUTH | `GetSystemDateAndTime`, `GetCapabilities`, `GetServices`, `GetServiceCapabilities`, `GetHostname` | nothing |
+//! | READ_SYSTEM, READ_MEDIA | device information, scopes, interfaces, profiles, configurations, stream/snapshot URIs, PTZ status and presets | a viewer (anyone while access control is disabled) |
+//! | ACTUATE | PTZ moves, `Stop`, `SetPreset`, `GotoPreset`, `RemovePreset`, `GotoHomePosition` | privilege 1 |
+//! | READ_SYSTEM_SECRET | `GetUsers` | the administrator |
+//!
+//! A request logs in with its WS-Security UsernameToken; without one, the HTTP Basic
+//! login the daemon checked (if any) counts, else the anonymous level. A wrong login or a
+//! missing right is the `ter:NotAuthorized` fault.
+
+use std::time::Instant;
+
+use crate::camera::{Camera, Level, LoginError};
+use crate::security::{NonceCache, Proof};
+use crate::soap::{self, Fault, NS_TDS, NS_TPTZ, NS_TRT};
+use crate::xml::Element;
+use crate::{device, media, ptz};
+
+/// The request as the daemon hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct SoapRequest<'a> {
+    /// The POST body.
+    pub body: &'a [u8],
+    /// Host and port the client reached the camera at (from the `Host` header, see
+    /// [`authority`]), for the URIs in the answers.
+    pub authority: &'a str,
+    /// The level of the request's HTTP Basic login, when it had a valid one.
+    pub http_level: Option<Level>,
+}
+
+/// The answer: HTTP status and SOAP envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// 200, 400 (sender faults, NotAuthorized) or 500 (receiver faults).
+    pub status: u16,
+    /// The envelope, `application/soap+xml`.
+    pub body: String,
+    /// The preset table changed: the daemon must persist it before answering.
+    pub presets_changed: bool,
+}
+
+impl Answer {
+    fn fault(fault: &Fault) -> Answer {
+        Answer {
+            status: fault.http_status(),
+            body: fault.render(),
+            presets_changed: false,
+        }
+    }
+}
+
+/// `Content-Type` of every answer.
+pub const CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
+
+/// What an operation gets to work with.
+pub(crate) struct Call<'a> {
+    pub(crate) camera: &'a mut dyn Camera,
+    pub(crate) args: &'a Element,
+    pub(crate) authority: &'a str,
+    pub(crate) rtsp_port: Option<u16>,
+    pub(crate) presets_changed: bool,
+    /// Set by a continuous move with a timeout: when to stop.
+    pub(crate) stop_at: Option<Option<Instant>>,
+}
+
+type Operation = fn(&mut Call) -> Result<String, Fault>;
+
+/// Every operation served: namespace, name, the level it needs, the handler.
+const OPERATIONS: &[(&str, &str, Level, Operation)] = &[
+    (
+        NS_TDS,
+        "GetSystemDateAndTime",
+        Level::Anonymous,
+        device::system_date_and_time,
+    ),
+    (
+        NS_TDS,
+        "GetCapabilities",
+        Level::Anonymous,
+        device::capabilities,
+    ),
+    (NS_TDS, "GetServices", Level::Anonymous, device::services),
+    (
+        NS_TDS,
+        "GetServiceCapabilities",
+        Level::Anonymous,
+        device::service_capabilities,
+    ),
+    (NS_TDS, "GetHostname", Level::Anonymous, device::hostname),
+    (
+        NS_TDS,
+        "GetDeviceInformation",
+        Level::Viewer,
+        device::information,
+    ),
+    (NS_TDS, "GetScopes", Level::Viewer, device::scopes),
+    (
+        NS_TDS,
+        "GetNetworkInterfaces",
+        Level::Viewer,
+        device::network_interfaces,
+    ),
+    (NS_TDS, "GetUsers", Level::Admin, device::users),
+    (
+        NS_TRT,
+        "GetServiceCapabilities",
+        Level::Anonymous,
+        media::service_capabilities,
+    ),
+    (NS_TRT, "GetProfiles", Level::Viewer, media::profiles),
+    (NS_TRT, "GetProfile", Level::Viewer, media::profile),
+    (
+        NS_TRT,
+        "GetVideoSources",
+        Level::Viewer,
+        media::video_sources,
+    ),
+    (
+        NS_TRT,
+        "GetVideoSourceConfigurations",
+        Level::Viewer,
+        media::source_configurations,
+    ),
+    (
+        NS_TRT,
+        "GetVideoSourceConfiguration",
+        Level::Viewer,
+        media::source_configuration_op,
+    ),
+    (
+        NS_TRT,
+        "GetVideoEncoderConfigurations",
+        Level::Viewer,
+        media::encoder_configurations,
+    ),
+    (
+        NS_TRT,
+        "GetVideoEncoderConfiguration",
+        Level::Viewer,
+        media::encoder_configuration_op,
+    ),
+    (NS_TRT, "GetStreamUri", Level::Viewer, media::stream_uri),
+    (NS_TRT, "GetSnapshotUri", Level::Viewer, media::snapshot_uri),
+    (
+        NS_TPTZ,
+        "GetServiceCapabilities",
+        Level::Anonymous,
+        ptz::service_capabilities,
+    ),
+    (
+        NS_TPTZ,
+        "GetConfigurations",
+        Level::Viewer,
+        ptz::configurations,
+    ),
+    (
+        NS_TPTZ,
+        "GetConfiguration",
+        Level::Viewer,
+        ptz::configuration,
+    ),
+    (NS_TPTZ, "GetNodes", Level::Viewer, ptz::nodes),
+    (NS_TPTZ, "GetNode", Level::Viewer, ptz::node),
+    (NS_TPTZ, "GetStatus", Level::Viewer, ptz::status),
+    (NS_TPTZ, "GetPresets", Level::Viewer, ptz::presets),
+    (
+        NS_TPTZ,
+        "ContinuousMove",
+        Level::Operator,
+        ptz::continuous_move,
+    ),
+    (NS_TPTZ, "AbsoluteMove", Level::Operator, ptz::absolute_move),
+    (NS_TPTZ, "RelativeMove", Level::Operator, ptz::relative_move),
+    (NS_TPTZ, "Stop", Level::Operator, ptz::stop),
+    (NS_TPTZ, "GotoHomePosition", Level::Operator, ptz::goto_home),
+    (NS_TPTZ, "SetPreset", Level::Operator, ptz::set_preset),
+    (NS_TPTZ, "GotoPreset", Level::Operator, ptz::goto_preset),
+    (NS_TPTZ, "RemovePreset", Level::Operator, ptz::remove_preset),
+];
+
+/// The ONVIF services of one camera; lives on the daemon's event loop.
+#[derive(Debug, Default)]
+pub struct Onvif {
+    rtsp_port: Option<u16>,
+    nonces: NonceCache,
+    stop_at: Option<Instant>,
+}
+
+impl Onvif {
+    /// Services whose `GetStreamUri` names the RTSP server on `rtsp_port`, or the
+    /// `/mjpeg.cgi` HTTP stream when there is none.
+    pub fn new(rtsp_port: Option<u16>) -> Onvif {
+        Onvif {
+            rtsp_port,
+            ..Onvif::default()
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, request: SoapRequest, camera: &mut dyn Camera) -> Answer {
+        match self.answer(request, camera) {
+            Ok(answer) => answer,
+            Err(fault) => Answer::fault(&fault),
+        }
+    }
+
+    /// Stops a continuous move whose timeout has passed; call it now and then.
+    pub fn tick(&mut self, now: Instant, camera: &mut dyn Camera) {
+        if self.stop_at.is_some_and(|at| at <= now) {
+            self.stop_at = None;
+            if let Err(err) = camera.move_head(crate::camera::Motion::Stop) {
+                log::warn!("cannot end a timed continuous move: {err}");
+            }
+        }
+    }
+
+    fn answer(&mut self, request: SoapRequest, camera: &mut dyn Camera) -> Result<Answer, Fault> {
+        let text = std::str::from_utf8(request.body)
+            .map_err(|_| Fault::sender("ter:WellFormed", "the body is not UTF-8"))?;
+        let envelope = soap::parse_envelope(text)?;
+        let op = &envelope.operation;
+        let &(_, _, needs, operation) = OPERATIONS
+            .iter()
+            .find(|(ns, name, _, _)| op.is(ns, name))
+            .ok_or_else(|| Fault::action_not_supported(&op.name))?;
+        if needs > Level::Anonymous {
+            let level = self.login(&envelope, request.http_level, camera)?;
+            if level < needs {
+                return Err(Fault::not_authorized());
+            }
+        }
+        let mut call = Call {
+            camera,
+            args: op,
+            authority: request.authority,
+            rtsp_port: self.rtsp_port,
+            presets_changed: false,
+            stop_at: None,
+        };
+        let body = operation(&mut call)?;
+        if let Some(stop_at) = call.stop_at {
+            self.stop_at = stop_at;
+        }
+        Ok(Answer {
+            status: 200,
+            body: soap::envelope(&body),
+            presets_changed: call.presets_changed,
+        })
+    }
+
+    fn login(
+        &mut self,
+        envelope: &soap::Envelope,
+        http_level: Option<Level>,
+        camera: &mut dyn Camera,
+    ) -> Result<Level, Fault> {
+        let Some(token) = &envelope.token else {
+            return Ok(http_level.unwrap_or_else(|| camera.anonymous_level()));
+        };
+        let now = camera.clock().now;
+        let proof = Proof::new(token, now, &self.nonces).map_err(|err| {
+            log::info!("ONVIF login of '{}' refused: {err}", token.username);
+            Fault::not_authorized()
+        })?;
+        match camera.login(proof.username(), &|stored| proof.proves(stored)) {
+            Ok(level) => {
+                proof.consume(&mut self.nonces, now);
+                Ok(level)
+            }
+            Err(err @ (LoginError::BadCredentials | LoginError::RateLimited)) => {
+                log::info!("ONVIF login of '{}' refused: {err}", token.username);
+                Err(Fault::not_authorized())
+            }
+        }
+    }
+}
+
+/// The host and port for URIs in answers: the request's `Host` header when it is a plain
+/// host name or address with an optional port, else `fallback` (the listening address).
+pub fn authority(host_header: Option<&str>, fallback: &str) -> String {
+    let plain = |host: &&str| {
+        !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    };
+    host_header
+        .map(str::trim)
+        .filter(plain)
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+/// The host part of an authority (`[::1]:80` → `[::1]`, `cam:8080` → `cam`).
+pub(crate) fn host_of(authority: &str) -> &str {
+    if let Some(end) = authority.find(']') {
+        return &authority[..=end];
+    }
+    match authority.rsplit_once(':') {
+        Some((host, _)) if !host.contains(':') => host,
+        _ => authority,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_header_is_used_only_when_plain() {
+        assert_eq!(authority(Some("10.0.0.5:8080"), "fb"), "10.0.0.5:8080");
+        assert_eq!(authority(Some("[::1]:80"), "fb"), "[::1]:80");
+        assert_eq!(authority(Some("evil\"><x"), "fb"), "fb");
+        assert_eq!(authority(None, "127.0.0.1:80"), "127.0.0.1:80");
+    }
+
+    #[test]
+    fn the_host_part_drops_the_port() {
+        assert_eq!(host_of("cam:8080"), "cam");
+        assert_eq!(host_of("cam"), "cam");
+        assert_eq!(host_of("[::1]:8080"), "[::1]");
+        assert_eq!(host_of("10.0.0.5"), "10.0.0.5");
+    }
+
+    #[test]
+    fn every_operation_is_listed_once() {
+        for (i, (ns, name, _, _)) in OPERATIONS.iter().enumerate() {
+            assert!(
+                !OPERATIONS[i + 1..]
+                    .iter()
+                    .any(|(n, m, _, _)| n == ns && m == name),
+                "{name}"
+            );
+        }
+    }
+}

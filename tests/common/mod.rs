@@ -183,6 +183,8 @@ impl TestCamera {
             state_dir: state_dir.to_owned(),
             ..Default::default()
         };
+        // Tests that want WS-Discovery turn it on, on a port of their own.
+        config.onvif.discovery = false;
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -540,10 +540,13 @@ impl<H: Handler> Server<H> {
         let conn = &self.connections[token.0];
         let (mut params, mut binary_params) = (Vec::new(), Vec::new());
         parse_params(head.query.as_bytes(), &mut params, &mut binary_params)?;
+        let start = conn.input_start + head_len;
+        let body = &conn.input[start..start + head.content_length];
+        let mut raw_body = Vec::new();
         if head.method == Method::Post && head.body_is_form {
-            let start = conn.input_start + head_len;
-            let body = &conn.input[start..start + head.content_length];
             parse_params(body, &mut params, &mut binary_params)?;
+        } else if head.method == Method::Post && head.body_is_xml {
+            raw_body = body.to_vec();
         }
         self.next_request_id += 1;
         Ok(Request {
@@ -553,6 +556,8 @@ impl<H: Handler> Server<H> {
             params,
             binary_params,
             credentials: head.credentials.clone(),
+            body: raw_body,
+            host: head.host.clone(),
             peer: conn.peer,
             if_none_match: head.if_none_match.clone(),
             foreign_origin: head.foreign_origin,

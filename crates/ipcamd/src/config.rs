@@ -61,6 +61,8 @@ pub struct Config {
     pub hal: HalConfig,
     /// Clock, network and wireless facts and actions.
     pub platform: PlatformConfig,
+    /// ONVIF services and WS-Discovery.
+    pub onvif: crate::onvif::OnvifConfig,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             ptz: PtzConfig::default(),
             hal: HalConfig::default(),
             platform: PlatformConfig::default(),
+            onvif: crate::onvif::OnvifConfig::default(),
         }
     }
 }

@@ -60,26 +60,42 @@ def serve(host, port):
         print(json.dumps(answer), flush=True)
 
 
-def discover(address, port, timeout):
-    from wsdiscovery import QName
-    from wsdiscovery.discovery import ThreadedWSDiscovery
+def describe(services):
+    return [{
+        "epr": service.getEPR(),
+        "types": [str(t) for t in service.getTypes()],
+        "scopes": [s.getValue() for s in service.getScopes()],
+        "xaddrs": list(service.getXAddrs()),
+    } for service in services]
 
-    wsd = ThreadedWSDiscovery()
-    wsd.start()
-    try:
-        types = [QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter")]
-        if address == "-":
-            found = wsd.searchServices(types=types, timeout=timeout)
-        else:
-            found = wsd.searchServices(types=types, address=address, port=port, timeout=timeout)
-        print(json.dumps([{
-            "epr": service.getEPR(),
-            "types": [str(t) for t in service.getTypes()],
-            "scopes": [s.getValue() for s in service.getScopes()],
-            "xaddrs": list(service.getXAddrs()),
-        } for service in found]), flush=True)
-    finally:
-        wsd.stop()
+
+def discover(address, port, timeout):
+    """Multicast: WSDiscovery's own threaded client. Unicast: that client sends a directed
+    probe from a socket it never reads, so the probe is built and the answer parsed with
+    WSDiscovery's message functions on a socket of ours."""
+    from wsdiscovery import QName
+    from wsdiscovery.actions import constructProbe
+    from wsdiscovery.discovery import ThreadedWSDiscovery
+    from wsdiscovery.message import createSOAPMessage, parseSOAPMessage
+
+    types = [QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter")]
+    if address == "-":
+        wsd = ThreadedWSDiscovery()
+        wsd.start()
+        try:
+            print(json.dumps(describe(wsd.searchServices(types=types, timeout=timeout))))
+        finally:
+            wsd.stop()
+        return
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(timeout)
+    probe = constructProbe(types, [])
+    sock.sendto(createSOAPMessage(probe).encode("utf-8"), (address, port))
+    data, sender = sock.recvfrom(65536)
+    answer = parseSOAPMessage(data, sender[0])
+    assert answer.getRelatesTo() == probe.getMessageId(), "the match relates to the probe"
+    print(json.dumps(describe(answer.getProbeResolveMatches())))
 
 
 if __name__ == "__main__":

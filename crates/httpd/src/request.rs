@@ -326,6 +326,8 @@ pub(crate) fn parse_params(
         }
         let (name, value) = match piece.iter().position(|&b| b == b'=') {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+            // `/video/mjpg.cgi?.mjpg`: NVRs append a file-type hint for their own player.
+            None if piece.starts_with(b".") => continue,
             None => (piece, &b""[..]),
         };
         let name = String::from_utf8(decode_component(name)).map_err(|_| BAD_NAME)?;
@@ -383,6 +385,13 @@ mod tests {
             params("&a=1&&UserName%20=bob&").unwrap(),
             vec![pair("a", "1"), pair("UserName", "bob")]
         );
+    }
+
+    #[test]
+    fn file_type_hints_of_nvrs_are_skipped() {
+        assert_eq!(params(".mjpg").unwrap(), vec![]);
+        assert_eq!(params("a=1&.jpg").unwrap(), vec![pair("a", "1")]);
+        assert!(params(".x=1").is_err());
     }
 
     #[test]

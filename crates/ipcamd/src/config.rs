@@ -285,6 +285,18 @@ mod tests {
     }
 
     #[test]
+    fn onvif_is_on_by_default_and_can_be_switched_off() {
+        let config = parse("").unwrap();
+        assert!(config.onvif.enabled && config.onvif.discovery);
+        assert_eq!(config.onvif.discovery_port, 3702);
+        let config = parse("[onvif]\nenabled = false\ndiscovery_port = 0\n").unwrap();
+        assert!(!config.onvif.enabled);
+        assert_eq!(config.onvif.discovery_port, 0);
+        let err = parse("[onvif]\ndiscover = true\n").unwrap_err().to_string();
+        assert!(err.contains("discover"), "{err}");
+    }
+
+    #[test]
     fn keys_override_defaults() {
         let config =
             parse("[server]\nlisten = [\"0.0.0.0:80\", \"[::]:81\"]\nmax_connections = 8\n")

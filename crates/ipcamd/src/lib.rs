@@ -174,10 +174,13 @@ impl Daemon {
             interface: config.platform.interface.clone(),
             auto_fps: config.capture.auto_fps,
         };
+        // `None`: no RTSP server yet, so GetStreamUri names the MJPEG stream over HTTP;
+        // with the RTSP server's port it names rtsp://HOST:PORT/.
+        let rtsp_port = None;
         let onvif_endpoint = config
             .onvif
             .enabled
-            .then(|| onvif::Endpoint::new(identity.clone(), main_addr, None));
+            .then(|| onvif::Endpoint::new(identity.clone(), main_addr, rtsp_port));
         let routes = Routes::new(
             service.shared(),
             config.server.realm.clone(),

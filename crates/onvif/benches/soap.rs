@@ -106,7 +106,9 @@ fn envelope(header: &str, body: &str) -> String {
 /// A UsernameToken with a fresh nonce, as zeep sends it.
 fn token(counter: u64) -> String {
     let nonce = counter.to_be_bytes();
-    let created = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let created = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
     let digest = BASE64.encode(password_digest(&nonce, &created, PASSWORD));
     format!(
         "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" \

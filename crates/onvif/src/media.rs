@@ -86,7 +86,7 @@ fn profile_xml(call: &Call, element: &str) -> String {
          </{element}>",
         source_configuration(call, "tt:VideoSourceConfiguration"),
         encoder_configuration(call, "tt:VideoEncoderConfiguration"),
-        crate::ptz::configuration_xml(call, "tt:PTZConfiguration")
+        crate::ptz::configuration_xml("tt:PTZConfiguration")
     )
 }
 

@@ -45,7 +45,7 @@ fn range_2d(uri: &str, x: (f64, f64), y: (f64, f64)) -> String {
     )
 }
 
-pub(crate) fn configuration_xml(_call: &Call, element: &str) -> String {
+pub(crate) fn configuration_xml(element: &str) -> String {
     format!(
         "<{element} token=\"{CONFIG_TOKEN}\"><tt:Name>PTZ</tt:Name><tt:UseCount>1</tt:UseCount>\
          <tt:NodeToken>{NODE_TOKEN}</tt:NodeToken>\
@@ -62,10 +62,10 @@ pub(crate) fn configuration_xml(_call: &Call, element: &str) -> String {
     )
 }
 
-pub(crate) fn configurations(call: &mut Call) -> Result<String, Fault> {
+pub(crate) fn configurations(_call: &mut Call) -> Result<String, Fault> {
     Ok(format!(
         "<tptz:GetConfigurationsResponse>{}</tptz:GetConfigurationsResponse>",
-        configuration_xml(call, "tptz:PTZConfiguration")
+        configuration_xml("tptz:PTZConfiguration")
     ))
 }
 
@@ -73,7 +73,7 @@ pub(crate) fn configuration(call: &mut Call) -> Result<String, Fault> {
     match call.args.child_text("PTZConfigurationToken") {
         Some(CONFIG_TOKEN) => Ok(format!(
             "<tptz:GetConfigurationResponse>{}</tptz:GetConfigurationResponse>",
-            configuration_xml(call, "tptz:PTZConfiguration")
+            configuration_xml("tptz:PTZConfiguration")
         )),
         Some(other) => Err(Fault::invalid_arg(
             "ter:NoEntity",

@@ -312,6 +312,195 @@ pub(crate) fn host_of(authority: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::camera::{
+        ClockInfo, DeviceInfo, Motion, NetworkFacts, PanTilt, PresetInfo, PtzRefusal, UserInfo,
+        VideoInfo,
+    };
+    use crate::security::password_digest;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
+    use std::time::SystemTime;
+
+    /// A camera with `op` (operator, password `pw`) whose head records the moves asked.
+    #[derive(Default)]
+    struct Fake {
+        moves: Vec<Motion>,
+        access_control_disabled: bool,
+    }
+
+    impl Camera for Fake {
+        fn login(
+            &mut self,
+            user: &str,
+            proves: &dyn Fn(&str) -> bool,
+        ) -> Result<Level, LoginError> {
+            (user == "op" && proves("pw"))
+                .then_some(Level::Operator)
+                .ok_or(LoginError::BadCredentials)
+        }
+        fn anonymous_level(&self) -> Level {
+            if self.access_control_disabled {
+                Level::Viewer
+            } else {
+                Level::Anonymous
+            }
+        }
+        fn device_info(&self) -> DeviceInfo {
+            DeviceInfo {
+                manufacturer: "m".into(),
+                model: "m".into(),
+                firmware: "f".into(),
+                serial: "s".into(),
+                hardware_id: "h".into(),
+                name: "n".into(),
+                location: String::new(),
+            }
+        }
+        fn clock(&self) -> ClockInfo {
+            ClockInfo {
+                now: SystemTime::now(),
+                utc_offset_secs: 0,
+                posix_tz: "UTC+00:00".into(),
+                dst: false,
+                ntp: false,
+            }
+        }
+        fn network(&self) -> NetworkFacts {
+            NetworkFacts {
+                interface: "eth0".into(),
+                mac: [0; 6],
+                ipv4: std::net::Ipv4Addr::LOCALHOST,
+                prefix_len: 8,
+                dhcp: false,
+                hostname: "n".into(),
+            }
+        }
+        fn users(&self) -> Vec<UserInfo> {
+            Vec::new()
+        }
+        fn video(&self) -> VideoInfo {
+            VideoInfo {
+                width: 640,
+                height: 480,
+                fps: 30,
+                quality: 70,
+            }
+        }
+        fn pan_tilt_limits(&self) -> PanTilt {
+            PanTilt {
+                pan: 340,
+                tilt: 135,
+            }
+        }
+        fn position(&self) -> (PanTilt, bool) {
+            (PanTilt { pan: 170, tilt: 45 }, false)
+        }
+        fn move_head(&mut self, motion: Motion) -> Result<(), PtzRefusal> {
+            self.moves.push(motion);
+            Ok(())
+        }
+        fn preset_slots(&self) -> u8 {
+            24
+        }
+        fn presets(&self) -> Vec<PresetInfo> {
+            Vec::new()
+        }
+        fn set_preset(&mut self, _: u8, _: Option<&str>) -> Result<(), PtzRefusal> {
+            Ok(())
+        }
+        fn remove_preset(&mut self, _: u8) -> Result<(), PtzRefusal> {
+            Ok(())
+        }
+    }
+
+    const HOME: &str = r#"<GotoHomePosition xmlns="http://www.onvif.org/ver20/ptz/wsdl"><ProfileToken>profile_1</ProfileToken></GotoHomePosition>"#;
+
+    fn request(header: &str, body: &str) -> String {
+        format!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
+        )
+    }
+
+    fn token(password: &str, nonce: &[u8]) -> String {
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let digest = BASE64.encode(password_digest(nonce, &created, password));
+        format!(
+            r#"<Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken><Username>op</Username><Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">{digest}</Password><Nonce>{}</Nonce><Created xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">{created}</Created></UsernameToken></Security>"#,
+            BASE64.encode(nonce)
+        )
+    }
+
+    fn send(onvif: &mut Onvif, camera: &mut Fake, text: &str, http_level: Option<Level>) -> Answer {
+        let request = SoapRequest {
+            body: text.as_bytes(),
+            authority: "cam",
+            http_level,
+        };
+        onvif.handle(request, camera)
+    }
+
+    #[test]
+    fn a_digest_login_steers_once_and_its_replay_is_refused() {
+        let (mut onvif, mut camera) = (Onvif::new(None), Fake::default());
+        let signed = request(&token("pw", b"nonce-1"), HOME);
+        assert_eq!(send(&mut onvif, &mut camera, &signed, None).status, 200);
+        assert_eq!(camera.moves, [Motion::Home]);
+        let replayed = send(&mut onvif, &mut camera, &signed, None);
+        assert_eq!(replayed.status, 400);
+        assert!(replayed.body.contains("ter:NotAuthorized"));
+        assert_eq!(camera.moves.len(), 1, "the replay moved nothing");
+        let wrong = request(&token("wrong", b"nonce-2"), HOME);
+        assert!(send(&mut onvif, &mut camera, &wrong, None)
+            .body
+            .contains("ter:NotAuthorized"));
+    }
+
+    #[test]
+    fn anonymous_clients_get_pre_auth_operations_and_viewing_only_when_allowed() {
+        let (mut onvif, mut camera) = (Onvif::new(None), Fake::default());
+        let time = request(
+            "",
+            r#"<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>"#,
+        );
+        assert_eq!(send(&mut onvif, &mut camera, &time, None).status, 200);
+        let profiles = request(
+            "",
+            r#"<GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/>"#,
+        );
+        assert_eq!(send(&mut onvif, &mut camera, &profiles, None).status, 400);
+        camera.access_control_disabled = true;
+        assert_eq!(send(&mut onvif, &mut camera, &profiles, None).status, 200);
+        assert_eq!(
+            send(&mut onvif, &mut camera, &request("", HOME), None).status,
+            400
+        );
+        // An HTTP Basic login of the right role steers without a token.
+        let basic = send(
+            &mut onvif,
+            &mut camera,
+            &request("", HOME),
+            Some(Level::Operator),
+        );
+        assert_eq!(basic.status, 200);
+    }
+
+    #[test]
+    fn a_timed_continuous_move_is_stopped_by_tick() {
+        let (mut onvif, mut camera) = (Onvif::new(None), Fake::default());
+        let body = r#"<ContinuousMove xmlns="http://www.onvif.org/ver20/ptz/wsdl"><ProfileToken>profile_1</ProfileToken><Velocity><PanTilt xmlns="http://www.onvif.org/ver10/schema" x="-0.5" y="0"/></Velocity><Timeout>PT0S</Timeout></ContinuousMove>"#;
+        let answer = send(
+            &mut onvif,
+            &mut camera,
+            &request("", body),
+            Some(Level::Operator),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(camera.moves, [Motion::MoveTo(PanTilt { pan: 0, tilt: 45 })]);
+        onvif.tick(Instant::now(), &mut camera);
+        assert_eq!(camera.moves.last(), Some(&Motion::Stop));
+        onvif.tick(Instant::now(), &mut camera);
+        assert_eq!(camera.moves.len(), 2, "stopped once");
+    }
 
     #[test]
     fn the_host_header_is_used_only_when_plain() {

@@ -1,11 +1,14 @@
 //! WS-Discovery (2005/04, as ONVIF uses it): how NVRs find the camera.
 //!
-//! A thread listens on UDP port 3702, joined to the multicast group 239.255.255.250, and
+//! A thread listens on UDP port 3702, joined to the multicast group 239.255.255.250 on
+//! every interface that is up and can multicast (a camera often has a wired and a
+//! wireless one), and
 //! answers every `Probe` whose types and scopes the camera matches with a `ProbeMatch`
 //! sent to the prober: types `dn:NetworkVideoTransmitter tds:Device`, the scopes of
 //! `GetScopes`, the device service address as XAddrs, and an endpoint reference that
 //! stays the same across restarts (a name-based UUID of the MAC). A `Hello` goes to the
-//! group when the thread starts and a `Bye` when it stops. Where the group cannot be
+//! group on each of those interfaces when the thread starts and a `Bye` when it stops.
+//! Where the group cannot be
 //! joined (no multicast route), the thread still answers unicast probes and says so in
 //! the log. Replies are rate-limited, so the camera cannot be used to amplify a flood of
 //! spoofed probes.
@@ -53,25 +56,61 @@ pub struct Discovery {
     multicast: bool,
 }
 
+/// Joins the group on every interface that is up and can multicast (loopback left out),
+/// or, when there is none, on the one the kernel picks; returns the interfaces joined
+/// (`0.0.0.0` for the kernel's pick).
+fn join_group(socket: &Socket) -> Vec<Ipv4Addr> {
+    let mut joined: Vec<Ipv4Addr> = multicast_interfaces()
+        .into_iter()
+        .filter(|ip| match socket.join_multicast_v4(&MULTICAST_GROUP, ip) {
+            Ok(()) => true,
+            Err(err) => {
+                log::warn!("WS-Discovery: cannot join {MULTICAST_GROUP} on {ip}: {err}");
+                false
+            }
+        })
+        .collect();
+    if joined.is_empty() {
+        match socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::UNSPECIFIED) {
+            Ok(()) => joined.push(Ipv4Addr::UNSPECIFIED),
+            Err(err) => log::warn!(
+                "WS-Discovery: cannot join {MULTICAST_GROUP} ({err}); answering unicast \
+                 probes only"
+            ),
+        }
+    }
+    joined
+}
+
+/// IPv4 addresses of the interfaces that are up and can multicast, loopback left out.
+fn multicast_interfaces() -> Vec<Ipv4Addr> {
+    use nix::net::if_::InterfaceFlags;
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    let mut ips: Vec<Ipv4Addr> = addrs
+        .filter(|a| {
+            a.flags
+                .contains(InterfaceFlags::IFF_UP | InterfaceFlags::IFF_MULTICAST)
+                && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
+        })
+        .filter_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|sin| sin.ip()))
+        .collect();
+    ips.dedup();
+    ips
+}
+
 impl Discovery {
     /// Binds the socket, joins the group if it can, sends `Hello` and starts answering.
     pub fn spawn(config: DiscoveryConfig) -> std::io::Result<Discovery> {
         let socket = bind(config.port)?;
-        let multicast = match socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::UNSPECIFIED) {
-            Ok(()) => true,
-            Err(err) => {
-                log::warn!(
-                    "WS-Discovery: cannot join {MULTICAST_GROUP} ({err}); answering unicast \
-                     probes only"
-                );
-                false
-            }
-        };
+        let interfaces = join_group(&socket);
+        let multicast = !interfaces.is_empty();
         let socket: UdpSocket = socket.into();
         socket.set_read_timeout(Some(POLL))?;
         let local_addr = socket.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let mut responder = Responder::new(config, socket, multicast);
+        let mut responder = Responder::new(config, socket, interfaces);
         let thread = {
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
@@ -162,7 +201,8 @@ fn random_message_id() -> String {
 struct Responder {
     config: DiscoveryConfig,
     socket: UdpSocket,
-    multicast: bool,
+    /// Where the group was joined, and where Hello and Bye go out.
+    interfaces: Vec<Ipv4Addr>,
     endpoint: String,
     instance_id: u64,
     message_number: u64,
@@ -170,7 +210,7 @@ struct Responder {
 }
 
 impl Responder {
-    fn new(config: DiscoveryConfig, socket: UdpSocket, multicast: bool) -> Responder {
+    fn new(config: DiscoveryConfig, socket: UdpSocket, interfaces: Vec<Ipv4Addr>) -> Responder {
         Responder {
             endpoint: endpoint_uuid(&config.mac),
             instance_id: SystemTime::now()
@@ -180,7 +220,7 @@ impl Responder {
             budget: (Instant::now(), 0),
             config,
             socket,
-            multicast,
+            interfaces,
         }
     }
 
@@ -293,16 +333,30 @@ impl Responder {
         )
     }
 
-    /// Sends `Hello` or `Bye` to the group, when it was joined.
+    /// Sends `Hello` or `Bye` to the group on every interface it was joined on.
     fn announce(&mut self, action: &str) {
-        if !self.multicast {
-            return;
+        for interface in self.interfaces.clone() {
+            if !interface.is_unspecified() {
+                let socket = socket2::SockRef::from(&self.socket);
+                if let Err(err) = socket.set_multicast_if_v4(&interface) {
+                    log::warn!("WS-Discovery: cannot send {action} on {interface}: {err}");
+                    continue;
+                }
+            }
+            self.announce_on(action, interface);
         }
+    }
+
+    fn announce_on(&mut self, action: &str, interface: Ipv4Addr) {
         let group = SocketAddr::from((MULTICAST_GROUP, DISCOVERY_PORT));
         let body = if action == "Hello" {
             let scopes = (self.config.scopes)();
-            let description = self.description(&scopes, self.xaddr_ip(IpAddr::V4(MULTICAST_GROUP)));
-            format!("<d:Hello>{description}</d:Hello>")
+            let ip = if interface.is_unspecified() || !self.config.http.ip().is_unspecified() {
+                self.xaddr_ip(IpAddr::V4(MULTICAST_GROUP))
+            } else {
+                IpAddr::V4(interface)
+            };
+            format!("<d:Hello>{}</d:Hello>", self.description(&scopes, ip))
         } else {
             format!(
                 "<d:Bye><wsa:EndpointReference><wsa:Address>{}</wsa:Address>\

@@ -798,3 +798,29 @@ fn nvr_preset_paths_serve_the_snapshot_and_the_stream_with_the_same_roles() {
         assert_eq!(camera.get(path, None).status, 401, "{path}");
     }
 }
+
+#[test]
+fn a_client_that_expects_100_continue_is_asked_for_its_body() {
+    let camera = TestCamera::start();
+    let body = envelope("<GetSystemDateAndTime xmlns=\"http://www.onvif.org/ver10/device/wsdl\"/>");
+    let mut stream = common::connect(camera.addr);
+    write!(
+        stream,
+        "POST {DEVICE} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/soap+xml\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        camera.addr,
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut interim = String::new();
+    reader.read_line(&mut interim).unwrap();
+    assert_eq!(interim, "HTTP/1.1 100 Continue\r\n");
+    let mut blank = String::new();
+    reader.read_line(&mut blank).unwrap();
+    assert_eq!(blank, "\r\n");
+    stream.write_all(body.as_bytes()).unwrap();
+    let reply = common::read_reply(&mut reader, false);
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().contains("<tt:UTCDateTime>"));
+}

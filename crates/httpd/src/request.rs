@@ -142,6 +142,8 @@ pub(crate) struct Head {
     pub host: Option<String>,
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
+    /// `Expect: 100-continue` on HTTP/1.1: the client waits for a `100` before the body.
+    pub expects_continue: bool,
     pub if_none_match: Option<String>,
     /// See `is_foreign_origin`.
     pub foreign_origin: bool,
@@ -201,6 +203,7 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         host: None,
         credentials: None,
         wants_close: version == Version::Http10,
+        expects_continue: false,
         if_none_match: None,
         foreign_origin: false,
     };
@@ -259,6 +262,9 @@ fn apply_header(
         head.body_is_form = !(v.starts_with("multipart/") || head.body_is_xml);
     } else if name.eq_ignore_ascii_case("authorization") {
         head.credentials = parse_basic(value)?;
+    } else if name.eq_ignore_ascii_case("expect") {
+        head.expects_continue = head.version == Version::Http11
+            && text().is_ok_and(|v| v.eq_ignore_ascii_case("100-continue"));
     } else if name.eq_ignore_ascii_case("host") {
         head.host = text().ok().map(str::to_owned);
     } else if name.eq_ignore_ascii_case("if-none-match") {

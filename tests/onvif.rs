@@ -323,6 +323,25 @@ fn profile_s_calls_answer_with_the_cameras_own_facts() {
 
     let configurations = client.ok("ptz", "GetConfigurations", json!({}));
     assert_eq!(configurations[0]["NodeToken"], "ptz_node_1");
+    let options = client.ok(
+        "ptz",
+        "GetConfigurationOptions",
+        json!({"ConfigurationToken": "ptz_config_1"}),
+    );
+    for space in [
+        "AbsolutePanTiltPositionSpace",
+        "RelativePanTiltTranslationSpace",
+        "ContinuousPanTiltVelocitySpace",
+    ] {
+        assert!(
+            !options["Spaces"][space].as_array().expect(space).is_empty(),
+            "{space}"
+        );
+    }
+    let protocols = client.ok("devicemgmt", "GetNetworkProtocols", json!({}));
+    assert_eq!(protocols[0]["Name"], "HTTP");
+    assert_eq!(protocols[0]["Port"], json!([camera.addr.port()]));
+    assert_eq!(protocols[1]["Enabled"], false, "no RTSP server yet");
     let nodes = client.ok("ptz", "GetNodes", json!({}));
     assert_eq!(nodes[0]["MaximumNumberOfPresets"].as_u64(), Some(24));
     assert_eq!(nodes[0]["HomeSupported"], true);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 
 use crate::camera::Level;
-use crate::service::Call;
+use crate::service::{port_of, Call};
 use crate::soap::{Fault, NS_TDS, NS_TPTZ, NS_TRT};
 use crate::xml::escape;
 
@@ -165,6 +165,25 @@ pub(crate) fn hostname(call: &mut Call) -> Result<String, Fault> {
         "<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>\
          <tt:Name>{}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>",
         escape(&network.hostname)
+    ))
+}
+
+/// `GetNetworkProtocols`: where HTTP and, when it runs, RTSP listen (NVRs read the RTSP
+/// port from here).
+pub(crate) fn network_protocols(call: &mut Call) -> Result<String, Fault> {
+    let http_port = port_of(call.authority).unwrap_or(80);
+    let protocol = |name: &str, port: Option<u16>| {
+        format!(
+            "<tds:NetworkProtocols><tt:Name>{name}</tt:Name><tt:Enabled>{}</tt:Enabled>\
+             <tt:Port>{}</tt:Port></tds:NetworkProtocols>",
+            port.is_some(),
+            port.unwrap_or(0)
+        )
+    };
+    Ok(format!(
+        "<tds:GetNetworkProtocolsResponse>{}{}</tds:GetNetworkProtocolsResponse>",
+        protocol("HTTP", Some(http_port)),
+        protocol("RTSP", call.rtsp_port)
     ))
 }
 

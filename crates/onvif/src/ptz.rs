@@ -83,21 +83,48 @@ pub(crate) fn configuration(call: &mut Call) -> Result<String, Fault> {
     }
 }
 
-fn node_xml(call: &Call, element: &str) -> String {
+fn spaces_xml(element_prefix: &str) -> String {
     let unit = (-1.0, 1.0);
     format!(
-        "<{element} token=\"{NODE_TOKEN}\" FixedHomePosition=\"true\"><tt:Name>PanTilt</tt:Name>\
-         <tt:SupportedPTZSpaces>\
-         <tt:AbsolutePanTiltPositionSpace>{}</tt:AbsolutePanTiltPositionSpace>\
-         <tt:RelativePanTiltTranslationSpace>{}</tt:RelativePanTiltTranslationSpace>\
-         <tt:ContinuousPanTiltVelocitySpace>{}</tt:ContinuousPanTiltVelocitySpace>\
-         <tt:PanTiltSpeedSpace><tt:URI>{SPEED_SPACE}</tt:URI><tt:XRange><tt:Min>0</tt:Min>\
-         <tt:Max>1</tt:Max></tt:XRange></tt:PanTiltSpeedSpace></tt:SupportedPTZSpaces>\
-         <tt:MaximumNumberOfPresets>{}</tt:MaximumNumberOfPresets>\
-         <tt:HomeSupported>true</tt:HomeSupported></{element}>",
+        "<{p}AbsolutePanTiltPositionSpace>{}</{p}AbsolutePanTiltPositionSpace>\
+         <{p}RelativePanTiltTranslationSpace>{}</{p}RelativePanTiltTranslationSpace>\
+         <{p}ContinuousPanTiltVelocitySpace>{}</{p}ContinuousPanTiltVelocitySpace>\
+         <{p}PanTiltSpeedSpace><tt:URI>{SPEED_SPACE}</tt:URI><tt:XRange><tt:Min>0</tt:Min>\
+         <tt:Max>1</tt:Max></tt:XRange></{p}PanTiltSpeedSpace>",
         range_2d(POSITION_SPACE, unit, unit),
         range_2d(TRANSLATION_SPACE, unit, unit),
         range_2d(VELOCITY_SPACE, unit, unit),
+        p = element_prefix
+    )
+}
+
+/// `GetConfigurationOptions`: the spaces a configuration supports (Home Assistant and
+/// other NVRs read which moves a camera offers from here).
+pub(crate) fn configuration_options(call: &mut Call) -> Result<String, Fault> {
+    match call.args.child_text("ConfigurationToken") {
+        Some(CONFIG_TOKEN) => Ok(format!(
+            "<tptz:GetConfigurationOptionsResponse><tptz:PTZConfigurationOptions>\
+             <tt:Spaces>{}</tt:Spaces><tt:PTZTimeout><tt:Min>PT0S</tt:Min>\
+             <tt:Max>PT{}S</tt:Max></tt:PTZTimeout></tptz:PTZConfigurationOptions>\
+             </tptz:GetConfigurationOptionsResponse>",
+            spaces_xml("tt:"),
+            MAX_TIMEOUT.as_secs()
+        )),
+        Some(other) => Err(Fault::invalid_arg(
+            "ter:NoConfig",
+            &format!("no PTZ configuration {other:?}"),
+        )),
+        None => Err(Fault::invalid_args("ConfigurationToken is required")),
+    }
+}
+
+fn node_xml(call: &Call, element: &str) -> String {
+    format!(
+        "<{element} token=\"{NODE_TOKEN}\" FixedHomePosition=\"true\"><tt:Name>PanTilt</tt:Name>\
+         <tt:SupportedPTZSpaces>{}</tt:SupportedPTZSpaces>\
+         <tt:MaximumNumberOfPresets>{}</tt:MaximumNumberOfPresets>\
+         <tt:HomeSupported>true</tt:HomeSupported></{element}>",
+        spaces_xml("tt:"),
         call.camera.preset_slots()
     )
 }

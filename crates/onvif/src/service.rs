@@ -6,7 +6,7 @@
 //! | ONVIF class | operations | needs |
 //! |---|---|---|
 //! | PRE_AUTH | `GetSystemDateAndTime`, `GetCapabilities`, `GetServices`, `GetServiceCapabilities`, `GetHostname` | nothing |
-//! | READ_SYSTEM, READ_MEDIA | device information, scopes, interfaces, profiles, configurations, stream/snapshot URIs, PTZ status and presets | a viewer (anyone while access control is disabled) |
+//! | READ_SYSTEM, READ_MEDIA | device information, scopes, interfaces, protocols, profiles, configurations, stream/snapshot URIs, PTZ status and presets | a viewer (anyone while access control is disabled) |
 //! | ACTUATE | PTZ moves, `Stop`, `SetPreset`, `GotoPreset`, `RemovePreset`, `GotoHomePosition` | privilege 1 |
 //! | READ_SYSTEM_SECRET | `GetUsers` | the administrator |
 //!
@@ -106,6 +106,12 @@ const OPERATIONS: &[(&str, &str, Level, Operation)] = &[
         Level::Viewer,
         device::network_interfaces,
     ),
+    (
+        NS_TDS,
+        "GetNetworkProtocols",
+        Level::Viewer,
+        device::network_protocols,
+    ),
     (NS_TDS, "GetUsers", Level::Admin, device::users),
     (
         NS_TRT,
@@ -164,6 +170,12 @@ const OPERATIONS: &[(&str, &str, Level, Operation)] = &[
         "GetConfiguration",
         Level::Viewer,
         ptz::configuration,
+    ),
+    (
+        NS_TPTZ,
+        "GetConfigurationOptions",
+        Level::Viewer,
+        ptz::configuration_options,
     ),
     (NS_TPTZ, "GetNodes", Level::Viewer, ptz::nodes),
     (NS_TPTZ, "GetNode", Level::Viewer, ptz::node),
@@ -307,6 +319,14 @@ pub(crate) fn host_of(authority: &str) -> &str {
         Some((host, _)) if !host.contains(':') => host,
         _ => authority,
     }
+}
+
+/// The port of an authority, if it names one (`cam:8080` → 8080, `[::1]` → none).
+pub(crate) fn port_of(authority: &str) -> Option<u16> {
+    authority[host_of(authority).len()..]
+        .strip_prefix(':')?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -516,6 +536,10 @@ mod tests {
         assert_eq!(host_of("cam"), "cam");
         assert_eq!(host_of("[::1]:8080"), "[::1]");
         assert_eq!(host_of("10.0.0.5"), "10.0.0.5");
+        assert_eq!(port_of("cam:8080"), Some(8080));
+        assert_eq!(port_of("[::1]:81"), Some(81));
+        assert_eq!(port_of("[::1]"), None);
+        assert_eq!(port_of("cam"), None);
     }
 
     #[test]

@@ -204,7 +204,7 @@ fn vector(
 }
 
 fn move_head(call: &mut Call, motion: Motion) -> Result<(), Fault> {
-    call.stop_at = Some(None);
+    *call.stop_at = None;
     call.camera.move_head(motion).map_err(refusal)
 }
 
@@ -280,7 +280,7 @@ pub(crate) fn continuous_move(call: &mut Call) -> Result<String, Fault> {
         tilt: space::heading(at.tilt, vy, limits.tilt),
     };
     move_head(call, Motion::MoveTo(to))?;
-    call.stop_at = Some(timeout.map(|t| Instant::now() + t.min(MAX_TIMEOUT)));
+    *call.stop_at = timeout.map(|t| Instant::now() + t.min(MAX_TIMEOUT));
     Ok("<tptz:ContinuousMoveResponse/>".to_owned())
 }
 

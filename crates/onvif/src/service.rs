@@ -65,8 +65,8 @@ pub(crate) struct Call<'a> {
     pub(crate) authority: &'a str,
     pub(crate) rtsp_port: Option<u16>,
     pub(crate) presets_changed: bool,
-    /// Set by a continuous move with a timeout: when to stop.
-    pub(crate) stop_at: Option<Option<Instant>>,
+    /// When a timed continuous move must stop: every motion replaces it.
+    pub(crate) stop_at: &'a mut Option<Instant>,
 }
 
 type Operation = fn(&mut Call) -> Result<String, Fault>;
@@ -253,12 +253,9 @@ impl Onvif {
             authority: request.authority,
             rtsp_port: self.rtsp_port,
             presets_changed: false,
-            stop_at: None,
+            stop_at: &mut self.stop_at,
         };
         let body = operation(&mut call)?;
-        if let Some(stop_at) = call.stop_at {
-            self.stop_at = stop_at;
-        }
         Ok(Answer {
             status: 200,
             body: soap::envelope(&body),

@@ -299,6 +299,18 @@ fn profile_s_calls_answer_with_the_cameras_own_facts() {
         json!({"ConfigurationToken": token}),
     );
     assert_eq!(config["Quality"].as_f64(), Some(40.0));
+    let options = client.ok("media", "GetVideoEncoderConfigurationOptions", json!({}));
+    let sizes: Vec<(u64, u64)> = options["JPEG"]["ResolutionsAvailable"]
+        .as_array()
+        .expect("resolutions")
+        .iter()
+        .map(|r| (r["Width"].as_u64().unwrap(), r["Height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        sizes,
+        [(160, 120), (320, 240), (640, 480)],
+        "VideoResolution 0, 1, 2"
+    );
     assert_eq!(
         client.fault("media", "GetProfile", json!({"ProfileToken": "nope"})),
         ["InvalidArgVal", "NoProfile"]

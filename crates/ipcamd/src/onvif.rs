@@ -217,6 +217,14 @@ impl Camera for CameraView<'_> {
         }
     }
 
+    fn video_options(&self) -> (Vec<(u16, u16)>, u32) {
+        let resolutions = Resolution::ALL
+            .iter()
+            .map(|r| (r.width(), r.height()))
+            .collect();
+        (resolutions, self.identity.auto_fps)
+    }
+
     fn pan_tilt_limits(&self) -> PanTilt {
         PanTilt {
             pan: PAN_MAX,

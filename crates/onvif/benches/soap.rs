@@ -62,6 +62,9 @@ impl Camera for Bench {
     fn users(&self) -> Vec<UserInfo> {
         Vec::new()
     }
+    fn video_options(&self) -> (Vec<(u16, u16)>, u32) {
+        (vec![(640, 480)], 30)
+    }
     fn video(&self) -> VideoInfo {
         VideoInfo {
             width: 640,

@@ -169,6 +169,8 @@ pub trait Camera {
     fn users(&self) -> Vec<UserInfo>;
     /// The stream's configuration.
     fn video(&self) -> VideoInfo;
+    /// The resolutions the stream can have, and the highest frame rate.
+    fn video_options(&self) -> (Vec<(u16, u16)>, u32);
     /// Largest pan and tilt, degrees (both ranges start at 0).
     fn pan_tilt_limits(&self) -> PanTilt;
     /// Where the head is and whether it moves.

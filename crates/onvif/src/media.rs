@@ -147,6 +147,33 @@ pub(crate) fn encoder_configuration_op(call: &mut Call) -> Result<String, Fault>
     ))
 }
 
+/// `GetVideoEncoderConfigurationOptions`: what `/image.cgi` can be set to.
+pub(crate) fn encoder_options(call: &mut Call) -> Result<String, Fault> {
+    let (resolutions, max_fps) = call.camera.video_options();
+    let resolutions: String = resolutions
+        .iter()
+        .map(|(width, height)| {
+            format!(
+                "<tt:ResolutionsAvailable><tt:Width>{width}</tt:Width>\
+                 <tt:Height>{height}</tt:Height></tt:ResolutionsAvailable>"
+            )
+        })
+        .collect();
+    Ok(format!(
+        "<trt:GetVideoEncoderConfigurationOptionsResponse><trt:Options>\
+         <tt:QualityRange><tt:Min>{MIN_QUALITY}</tt:Min><tt:Max>{MAX_QUALITY}</tt:Max>\
+         </tt:QualityRange><tt:JPEG>{resolutions}<tt:FrameRateRange><tt:Min>1</tt:Min>\
+         <tt:Max>{max_fps}</tt:Max></tt:FrameRateRange><tt:EncodingIntervalRange>\
+         <tt:Min>1</tt:Min><tt:Max>1</tt:Max></tt:EncodingIntervalRange></tt:JPEG>\
+         </trt:Options></trt:GetVideoEncoderConfigurationOptionsResponse>"
+    ))
+}
+
+/// The JPEG qualities `CompressionRate` spans (Very High 40 .. Very Low 90).
+const MIN_QUALITY: u8 = 40;
+/// See [`MIN_QUALITY`].
+const MAX_QUALITY: u8 = 90;
+
 fn media_uri(element: &str, uri: &str) -> String {
     format!(
         "<{element}><trt:MediaUri><tt:Uri>{}</tt:Uri>\

@@ -151,6 +151,12 @@ const OPERATIONS: &[(&str, &str, Level, Operation)] = &[
         Level::Viewer,
         media::encoder_configuration_op,
     ),
+    (
+        NS_TRT,
+        "GetVideoEncoderConfigurationOptions",
+        Level::Viewer,
+        media::encoder_options,
+    ),
     (NS_TRT, "GetStreamUri", Level::Viewer, media::stream_uri),
     (NS_TRT, "GetSnapshotUri", Level::Viewer, media::snapshot_uri),
     (
@@ -394,6 +400,9 @@ mod tests {
         }
         fn users(&self) -> Vec<UserInfo> {
             Vec::new()
+        }
+        fn video_options(&self) -> (Vec<(u16, u16)>, u32) {
+            (vec![(640, 480)], 30)
         }
         fn video(&self) -> VideoInfo {
             VideoInfo {

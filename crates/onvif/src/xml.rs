@@ -27,7 +27,7 @@ pub enum XmlError {
     /// Not well-formed, an unknown entity or prefix, or not UTF-8.
     #[error("not well-formed XML: {0}")]
     Malformed(String),
-    /// Nested deeper than [`MAX_DEPTH`] or more than [`MAX_ELEMENTS`] elements.
+    /// Nested deeper than 32 levels or more than 4096 elements.
     #[error("the document is nested too deeply or has too many elements")]
     TooLarge,
     /// No root element.

@@ -7,7 +7,9 @@
 //! [`Camera`] trait, which the daemon implements over its frame ring, user table and
 //! pan-tilt controller; it knows no camera itself and opens no TCP socket (the daemon's
 //! HTTP server carries the SOAP requests to [`Onvif::handle`]). [`Discovery`] runs its
-//! own UDP thread.
+//! own UDP thread. The services answer at `/onvif/device_service`, `/onvif/media_service`
+//! and `/onvif/ptz_service` (the daemon routes those paths here; each takes every
+//! operation, dispatched by its namespace) and name those addresses in their answers.
 //!
 //! XML is read with `quick-xml` into a bounded tree; a DOCTYPE is refused outright, so an
 //! entity-expansion "XML bomb" is never expanded (see [`xml`]).
@@ -30,10 +32,3 @@ pub use camera::{
 pub use device::scope_uris;
 pub use discovery::{Discovery, DiscoveryConfig, DISCOVERY_PORT};
 pub use service::{authority, Answer, Onvif, SoapRequest, CONTENT_TYPE};
-
-/// The paths the services answer at (all three take every operation).
-pub const SERVICE_PATHS: [&str; 3] = [
-    "/onvif/device_service",
-    "/onvif/media_service",
-    "/onvif/ptz_service",
-];

@@ -183,6 +183,8 @@ impl TestCamera {
             state_dir: state_dir.to_owned(),
             ..Default::default()
         };
+        // Tests that want WS-Discovery turn it on, on a port of their own.
+        config.onvif.discovery = false;
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -289,9 +291,14 @@ pub struct MjpegStream {
 impl MjpegStream {
     /// Opens the stream over HTTP/1.0 and checks the response head.
     pub fn open(addr: SocketAddr, credentials: Option<(&str, &str)>) -> Self {
+        Self::open_path(addr, "/mjpeg.cgi", credentials)
+    }
+
+    /// Opens the stream at `path` (an alias of `/mjpeg.cgi`) and checks the response head.
+    pub fn open_path(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> Self {
         let mut stream = connect(addr);
         stream
-            .write_all(request("GET", "/mjpeg.cgi", credentials, "").as_bytes())
+            .write_all(request("GET", path, credentials, "").as_bytes())
             .unwrap();
         let mut reader = BufReader::new(stream);
         let head = read_reply(&mut reader, true);

@@ -10,11 +10,20 @@
 //! | `/pantiltcontrol.cgi`                        | [`Access::Operator`]           |
 //! | `/comport.cgi`                               | [`Access::Admin`]              |
 //! | `/`, `/index.html`, `/web/...` (web page)     | [`Access::Viewer`]             |
+//! | NVR aliases: `/image/jpeg.cgi` (snapshot); `/video.cgi`, `/video/mjpg.cgi`, `/video.mjpg` (stream) | [`Access::Viewer`], as `/image.jpg` and `/mjpeg.cgi` |
+//! | `/onvif/device_service`, `/onvif/media_service`, `/onvif/ptz_service` | [`Access::InMessage`] |
 //! | anything else                                | not found (`None`)             |
 //!
 //! [`Access::Viewer`] is the only level anonymous clients reach, and only while access
 //! control is disabled (`AccessControlEnable=1`). The web page is a viewer's page: it
 //! shows the stream, so it is guarded like the stream.
+//!
+//! ONVIF requests log in inside the SOAP message (WS-Security UsernameToken), and some of
+//! their operations must work without a login (`GetSystemDateAndTime`, `GetCapabilities`),
+//! so the `/onvif/` paths are [`Access::InMessage`]: they pass this check with any
+//! principal (an HTTP Basic login, if sent, is still checked and rate-limited here), and
+//! the ONVIF service checks each operation against the same roles (`ipcam-onvif`'s
+//! operation table: viewers read media, privilege 1 steers, the administrator lists users).
 
 use std::net::IpAddr;
 
@@ -122,6 +131,9 @@ pub enum Access {
     Operator,
     /// The administrator.
     Admin,
+    /// The login travels inside the message (ONVIF SOAP) and the handler checks it per
+    /// operation; this check lets any principal through.
+    InMessage,
 }
 
 /// The outcome of [`decide`].
@@ -137,6 +149,18 @@ pub enum Decision {
 const PAGE_PATHS: &[&str] = &["/", "/index.html", "/index.htm"];
 /// Prefix of the web page's static assets.
 const ASSET_PREFIX: &str = "/web/";
+/// Paths NVR camera databases use for the snapshot of D-Link DCS-class cameras, served as
+/// `/image.jpg` (README "NVR camera presets" names the sources).
+pub const SNAPSHOT_ALIASES: &[&str] = &["/image/jpeg.cgi"];
+/// Paths NVR camera databases use for the MJPEG stream of D-Link DCS-class cameras,
+/// served as `/mjpeg.cgi`.
+pub const STREAM_ALIASES: &[&str] = &["/video.cgi", "/video/mjpg.cgi", "/video.mjpg"];
+/// The ONVIF service endpoints.
+pub const ONVIF_PATHS: &[&str] = &[
+    "/onvif/device_service",
+    "/onvif/media_service",
+    "/onvif/ptz_service",
+];
 
 /// The one authorization table: the access `path` needs with these parameter names,
 /// or `None` if the daemon serves no such path (404). Parameter names are compared
@@ -150,6 +174,10 @@ pub fn required_access<'a>(
     }
     match path {
         "/image.jpg" | "/mjpeg.cgi" => Some(Access::Viewer),
+        _ if SNAPSHOT_ALIASES.contains(&path) || STREAM_ALIASES.contains(&path) => {
+            Some(Access::Viewer)
+        }
+        _ if ONVIF_PATHS.contains(&path) => Some(Access::InMessage),
         "/iocontrol.cgi" => Some(iocontrol_access(param_names)),
         "/pantiltcontrol.cgi" => Some(Access::Operator),
         "/comport.cgi" => Some(Access::Admin),
@@ -191,11 +219,14 @@ fn iocontrol_access<'a>(param_names: impl IntoIterator<Item = &'a str>) -> Acces
 /// `access_control_enabled` is [`crate::UserAccessConfig::enabled`].
 pub fn decide(access: Access, principal: &Principal, access_control_enabled: bool) -> Decision {
     let allowed = match principal {
-        Principal::Anonymous => access == Access::Viewer && !access_control_enabled,
+        Principal::Anonymous => {
+            access == Access::InMessage || (access == Access::Viewer && !access_control_enabled)
+        }
         Principal::User { role, .. } => match access {
             Access::Viewer => true,
             Access::Operator => *role >= Role::Operator,
             Access::Admin => *role == Role::Admin,
+            Access::InMessage => true,
         },
     };
     if allowed {
@@ -385,6 +416,28 @@ mod tests {
     }
 
     #[test]
+    fn nvr_aliases_are_guarded_like_the_snapshot_and_the_stream() {
+        for path in SNAPSHOT_ALIASES.iter().chain(STREAM_ALIASES) {
+            assert_eq!(
+                row(path, &[]),
+                [false, true, true, true, false, true],
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn onvif_paths_pass_to_the_soap_check_but_a_wrong_basic_login_does_not() {
+        for path in ONVIF_PATHS {
+            assert_eq!(
+                row(path, &[]),
+                [true, true, true, true, false, true],
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_paths_are_not_found() {
         for path in [
             "/nope.cgi",
@@ -392,6 +445,8 @@ mod tests {
             "/web/../state.toml",
             "/image.cgi/x",
             "/IMAGE.JPG",
+            "/onvif/",
+            "/onvif/event_service",
         ] {
             assert_eq!(required_access(path, []), None, "{path}");
         }

@@ -84,7 +84,7 @@ pub mod timezone;
 
 pub use auth::{
     authenticate, authenticate_proof, authorize, decide, required_access, Access, BadCredentials,
-    Decision, Denied, Principal, Role,
+    Decision, Denied, Principal, Role, ONVIF_PATHS, SNAPSHOT_ALIASES, STREAM_ALIASES,
 };
 pub use error::ApiError;
 pub use platform::{Platform, PlatformError};

@@ -78,6 +78,11 @@ pub struct Request {
     pub binary_params: Vec<(String, Vec<u8>)>,
     /// Basic credentials, if the client sent them.
     pub credentials: Option<Credentials>,
+    /// The body of a POST that is XML rather than a form (SOAP: `application/soap+xml`,
+    /// `text/xml`, `application/xml`), as sent; empty otherwise.
+    pub body: Vec<u8>,
+    /// The `Host` header, if any (for URLs the answer names).
+    pub host: Option<String>,
     /// The client's address.
     pub peer: SocketAddr,
     /// The `If-None-Match` header, for handlers that serve cacheable content.
@@ -136,8 +141,13 @@ pub(crate) struct Head {
     pub content_length: usize,
     pub content_length_seen: bool,
     pub body_is_form: bool,
+    /// The body is XML, kept as sent for the handler.
+    pub body_is_xml: bool,
+    pub host: Option<String>,
     pub credentials: Option<Credentials>,
     pub wants_close: bool,
+    /// `Expect: 100-continue` on HTTP/1.1: the client waits for a `100` before the body.
+    pub expects_continue: bool,
     pub if_none_match: Option<String>,
     pub forwarded_for: Option<String>,
     /// See `is_foreign_origin`.
@@ -205,8 +215,11 @@ pub(crate) fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<(Head, us
         content_length: 0,
         content_length_seen: false,
         body_is_form: true,
+        body_is_xml: false,
+        host: None,
         credentials: None,
         wants_close: version == Version::Http10,
+        expects_continue: false,
         if_none_match: None,
         forwarded_for: None,
         foreign_origin: false,
@@ -257,10 +270,20 @@ fn apply_header(
             }
         }
     } else if name.eq_ignore_ascii_case("content-type") {
-        let v = text().unwrap_or("");
-        head.body_is_form = !v.to_ascii_lowercase().starts_with("multipart/");
+        let v = text().unwrap_or("").to_ascii_lowercase();
+        let media_type = v.split(';').next().unwrap_or("").trim();
+        head.body_is_xml = matches!(
+            media_type,
+            "application/soap+xml" | "text/xml" | "application/xml"
+        );
+        head.body_is_form = !(v.starts_with("multipart/") || head.body_is_xml);
     } else if name.eq_ignore_ascii_case("authorization") {
         head.credentials = parse_basic(value)?;
+    } else if name.eq_ignore_ascii_case("expect") {
+        head.expects_continue = head.version == Version::Http11
+            && text().is_ok_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    } else if name.eq_ignore_ascii_case("host") {
+        head.host = text().ok().map(str::to_owned);
     } else if name.eq_ignore_ascii_case("if-none-match") {
         head.if_none_match = text().ok().map(str::to_owned);
     } else if name.eq_ignore_ascii_case("x-forwarded-for") {
@@ -334,6 +357,8 @@ pub(crate) fn parse_params(
         }
         let (name, value) = match piece.iter().position(|&b| b == b'=') {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+            // `/video/mjpg.cgi?.mjpg`: NVRs append a file-type hint for their own player.
+            None if piece.starts_with(b".") => continue,
             None => (piece, &b""[..]),
         };
         let name = String::from_utf8(decode_component(name)).map_err(|_| BAD_NAME)?;
@@ -391,6 +416,13 @@ mod tests {
             params("&a=1&&UserName%20=bob&").unwrap(),
             vec![pair("a", "1"), pair("UserName", "bob")]
         );
+    }
+
+    #[test]
+    fn file_type_hints_of_nvrs_are_skipped() {
+        assert_eq!(params(".mjpg").unwrap(), vec![]);
+        assert_eq!(params("a=1&.jpg").unwrap(), vec![pair("a", "1")]);
+        assert!(params(".x=1").is_err());
     }
 
     #[test]
@@ -518,6 +550,11 @@ mod tests {
         let conflicting = b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n";
         assert!(parse_head(conflicting, 10).is_err());
         assert!(parse_head(b"PUT / HTTP/1.1\r\n\r\n", 10).is_err());
+        let soap = b"POST /onvif/device_service HTTP/1.1\r\nHost: cam:81\r\n\
+            Content-Type: application/soap+xml; charset=utf-8\r\n\r\n";
+        let (head, _) = parse_head(soap, 10).unwrap().unwrap();
+        assert!(head.body_is_xml && !head.body_is_form);
+        assert_eq!(head.host.as_deref(), Some("cam:81"));
         assert!(parse_head(b"\x00\x01garbage\r\n\r\n", 10).is_err());
     }
 }

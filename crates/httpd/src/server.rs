@@ -211,6 +211,8 @@ const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// How long a closing connection keeps draining input so that the client sees our answer
 /// instead of a reset.
 const LINGER: Duration = Duration::from_secs(2);
+/// The interim answer to a request head with `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// Refused connections held at once while their `503` goes out.
 const MAX_REFUSED: usize = 64;
 const CAP_REACHED: &[u8] = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
@@ -540,10 +542,13 @@ impl<H: Handler> Server<H> {
         let conn = &self.connections[token.0];
         let (mut params, mut binary_params) = (Vec::new(), Vec::new());
         parse_params(head.query.as_bytes(), &mut params, &mut binary_params)?;
+        let start = conn.input_start + head_len;
+        let body = &conn.input[start..start + head.content_length];
+        let mut raw_body = Vec::new();
         if head.method == Method::Post && head.body_is_form {
-            let start = conn.input_start + head_len;
-            let body = &conn.input[start..start + head.content_length];
             parse_params(body, &mut params, &mut binary_params)?;
+        } else if head.method == Method::Post && head.body_is_xml {
+            raw_body = body.to_vec();
         }
         self.next_request_id += 1;
         Ok(Request {
@@ -553,6 +558,8 @@ impl<H: Handler> Server<H> {
             params,
             binary_params,
             credentials: head.credentials.clone(),
+            body: raw_body,
+            host: head.host.clone(),
             peer: conn.peer,
             if_none_match: head.if_none_match.clone(),
             forwarded_for: head.forwarded_for.clone(),
@@ -665,6 +672,8 @@ struct Connection {
     request_started: Option<Instant>,
     /// Whether a whole request has arrived on this connection yet.
     served_any: bool,
+    /// `100 Continue` went out for the request whose body is arriving.
+    continue_sent: bool,
     last_activity: Instant,
     last_progress: Instant,
 }
@@ -684,6 +693,7 @@ impl Connection {
             peer_closed: false,
             request_started: None,
             served_any: false,
+            continue_sent: false,
             last_activity: now,
             last_progress: now,
         }
@@ -745,6 +755,7 @@ impl Connection {
     }
 
     fn consume(&mut self, len: usize) {
+        self.continue_sent = false;
         self.input_start += len;
         if self.input_start == self.input.len() {
             self.input.clear();
@@ -777,6 +788,12 @@ impl Connection {
             Some((head, head_len)) if pending.len() < head_len + head.content_length => {
                 if self.peer_closed {
                     return Err(BadRequest("request body shorter than Content-Length"));
+                }
+                // The head passed every check a body could still fail: ask for the body
+                // (RFC 9110 10.1.1) instead of letting the client wait out its timeout.
+                if head.expects_continue && !self.continue_sent {
+                    self.continue_sent = true;
+                    self.push_output(Bytes::from_static(CONTINUE));
                 }
                 Ok(None)
             }

@@ -61,6 +61,8 @@ pub struct Config {
     pub hal: HalConfig,
     /// Clock, network and wireless facts and actions.
     pub platform: PlatformConfig,
+    /// ONVIF services and WS-Discovery.
+    pub onvif: crate::onvif::OnvifConfig,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             ptz: PtzConfig::default(),
             hal: HalConfig::default(),
             platform: PlatformConfig::default(),
+            onvif: crate::onvif::OnvifConfig::default(),
         }
     }
 }
@@ -282,6 +285,18 @@ mod tests {
         assert_eq!(config.ptz.swing_dwell_seconds, 2.0);
         assert_eq!(config.platform.backend, PlatformBackend::Linux);
         assert_eq!(config.platform.interface, "end0");
+    }
+
+    #[test]
+    fn onvif_is_on_by_default_and_can_be_switched_off() {
+        let config = parse("").unwrap();
+        assert!(config.onvif.enabled && config.onvif.discovery);
+        assert_eq!(config.onvif.discovery_port, 3702);
+        let config = parse("[onvif]\nenabled = false\ndiscovery_port = 0\n").unwrap();
+        assert!(!config.onvif.enabled);
+        assert_eq!(config.onvif.discovery_port, 0);
+        let err = parse("[onvif]\ndiscover = true\n").unwrap_err().to_string();
+        assert!(err.contains("discover"), "{err}");
     }
 
     #[test]

@@ -42,10 +42,12 @@ pub(crate) enum Job {
         latest_frame_size: Option<usize>,
         responder: Responder,
     },
-    /// `/pantiltcontrol.cgi` changed the presets; answer 204 once they are saved.
+    /// `/pantiltcontrol.cgi` or ONVIF changed the presets; send `answer` (204, or the
+    /// SOAP response) once they are saved.
     SavePresets {
         presets: Vec<PresetRecord>,
         responder: Responder,
+        answer: Response,
     },
 }
 
@@ -116,9 +118,13 @@ impl Worker {
                         }
                     }
                 }
-                Job::SavePresets { presets, responder } => {
+                Job::SavePresets {
+                    presets,
+                    responder,
+                    answer,
+                } => {
                     responder.complete(match self.service.save_presets(presets) {
-                        Ok(()) => Response::no_content(),
+                        Ok(()) => answer,
                         Err(err) => {
                             log::error!("cannot save the presets: {err}");
                             Response::error(Status::InternalError, &err.to_string())

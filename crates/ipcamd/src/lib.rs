@@ -7,13 +7,15 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the FTP and e-mail workers and the LED blinker. They share only atomics, the frame broadcast and channels.
+//! (motors), the FTP and e-mail workers, the LED blinker and WS-Discovery. They share only
+//! atomics, the frame broadcast and channels.
 
 mod camera;
 mod client;
 pub mod config;
 mod config_worker;
 mod control;
+pub mod onvif;
 mod presets;
 mod routes;
 pub mod systemd;
@@ -103,6 +105,7 @@ pub struct Daemon {
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
     _events: Events,
+    discovery: Option<ipcam_onvif::Discovery>,
 }
 
 impl Daemon {
@@ -167,6 +170,20 @@ impl Daemon {
             clock: service.clock(),
             events: events.handle(),
         };
+        let identity = onvif::Identity {
+            model: config.platform.model.clone(),
+            firmware: config_worker::FIRMWARE_VERSION.to_owned(),
+            mac: interface_mac(config),
+            interface: config.platform.interface.clone(),
+            auto_fps: config.capture.auto_fps,
+        };
+        // `None`: no RTSP server yet, so GetStreamUri names the MJPEG stream over HTTP;
+        // with the RTSP server's port it names rtsp://HOST:PORT/.
+        let rtsp_port = None;
+        let onvif_endpoint = config
+            .onvif
+            .enabled
+            .then(|| onvif::Endpoint::new(identity.clone(), main_addr, rtsp_port));
         let mut routes = Routes::new(
             service.shared(),
             config.server.realm.clone(),
@@ -176,6 +193,7 @@ impl Daemon {
             Arc::clone(&led),
             options.watchdog,
             access.clone(),
+            onvif_endpoint,
         );
         routes.proxies = TrustedProxies::new(&config.server.trusted_proxies);
         let (server, handle) = Server::new(config.server.limits(), routes)
@@ -192,6 +210,7 @@ impl Daemon {
             access,
             state_dir: config.state_dir.clone(),
         };
+        let shared_state = service.shared();
         let config_thread = config_worker::spawn(service, plant, job_inbox)
             .map_err(io_error("cannot spawn the configuration thread"))?;
         for listener in listeners {
@@ -201,6 +220,9 @@ impl Daemon {
             .name("http".into())
             .spawn(move || server.run())
             .map_err(io_error("cannot spawn the HTTP thread"))?;
+        let discovery = (config.onvif.enabled && config.onvif.discovery)
+            .then(|| start_discovery(config, &identity, main_addr, shared_state))
+            .flatten();
         Ok(Daemon {
             server: handle,
             server_thread,
@@ -210,7 +232,22 @@ impl Daemon {
             serial_probe,
             _ptz: ptz,
             _events: events,
+            discovery,
         })
+    }
+
+    /// The WS-Discovery socket's address, when discovery runs (its port, with port 0).
+    pub fn discovery_addr(&self) -> Option<SocketAddr> {
+        self.discovery
+            .as_ref()
+            .map(ipcam_onvif::Discovery::local_addr)
+    }
+
+    /// Whether WS-Discovery joined its multicast group (else it answers unicast only).
+    pub fn discovery_multicast(&self) -> bool {
+        self.discovery
+            .as_ref()
+            .is_some_and(ipcam_onvif::Discovery::multicast)
     }
 
     /// The addresses the daemon listens on (useful with port 0).
@@ -235,6 +272,8 @@ impl Daemon {
 
     /// Waits until the daemon has stopped.
     pub fn join(self) -> Result<(), DaemonError> {
+        // Says Bye to the network first: the camera is going away.
+        drop(self.discovery);
         let served = self
             .server_thread
             .join()
@@ -261,6 +300,42 @@ fn await_first_frame(frames: &Broadcast<MjpegPart>, source: &str) {
              snapshots answer 503 until the first frame"
         );
     }
+}
+
+/// The MAC of the camera's interface, for ONVIF's serial number and the discovery
+/// endpoint (all zeros, with a warning, when the interface cannot be read).
+fn interface_mac(config: &Config) -> [u8; 6] {
+    let facts: Box<dyn Platform> = match config.platform.backend {
+        PlatformBackend::Sim => Box::new(SimPlatform::new()),
+        PlatformBackend::Linux => Box::new(LinuxPlatform::new(
+            config.platform.interface.clone(),
+            config.platform.wireless_interface.clone(),
+        )),
+    };
+    facts.ethernet().map(|info| info.mac).unwrap_or_else(|err| {
+        log::warn!("no MAC for ONVIF and WS-Discovery: {err}");
+        [0; 6]
+    })
+}
+
+/// Starts WS-Discovery; a camera that cannot announce itself still serves, so a failure
+/// is logged, not fatal.
+fn start_discovery(
+    config: &Config,
+    identity: &onvif::Identity,
+    main_addr: SocketAddr,
+    state: ipcam_api::SharedState,
+) -> Option<ipcam_onvif::Discovery> {
+    let model = identity.model.clone();
+    let discovery = ipcam_onvif::Discovery::spawn(ipcam_onvif::DiscoveryConfig {
+        port: config.onvif.discovery_port,
+        mac: identity.mac,
+        http: main_addr,
+        scopes: Box::new(move || onvif::scopes(&state, &model)),
+    });
+    discovery
+        .map_err(|err| log::error!("WS-Discovery not started: {err}"))
+        .ok()
 }
 
 fn io_error(context: &'static str) -> impl Fn(io::Error) -> DaemonError {

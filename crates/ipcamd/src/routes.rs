@@ -8,6 +8,8 @@
 //!
 //! Chapter-3 requests and preset changes are deferred to the configuration thread (they
 //! fsync); snapshots, streams and the control CGIs are answered here, on the event loop.
+//! So are the ONVIF services (`/onvif/...`, see [`crate::onvif`]) and the NVR aliases of
+//! the snapshot and the stream (`ipcam_api::SNAPSHOT_ALIASES`, `STREAM_ALIASES`).
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -17,7 +19,10 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use crossbeam_channel::{Sender, TrySendError};
-use ipcam_api::{authorize, ActiveViewer, LoginLimiter, Principal, Resource, Role, SharedState};
+use ipcam_api::{
+    authorize, ActiveViewer, LoginLimiter, Principal, Resource, Role, SharedState, ONVIF_PATHS,
+    SNAPSHOT_ALIASES, STREAM_ALIASES,
+};
 use ipcam_hal::Led;
 use ipcam_httpd::{
     Broadcast, Credentials, Handler, Method, Reply, Request, Response, Status, StreamStats,
@@ -27,6 +32,7 @@ use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
 use crate::client::TrustedProxies;
 use crate::config_worker::Job;
 use crate::control::{Controls, PanTiltOutcome};
+use crate::onvif::{self, CameraView};
 use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
 use crate::web;
@@ -115,6 +121,8 @@ pub(crate) struct Routes {
     access: AccessEpoch,
     viewers: Vec<Viewer>,
     streaming: bool,
+    /// The ONVIF services, unless `[onvif] enabled = false`.
+    onvif: Option<onvif::Endpoint>,
 }
 
 impl Routes {
@@ -128,6 +136,7 @@ impl Routes {
         led: Arc<dyn Led>,
         watchdog: Option<(Arc<Notifier>, Watchdog)>,
         access: AccessEpoch,
+        onvif: Option<onvif::Endpoint>,
     ) -> Self {
         Routes {
             state,
@@ -142,6 +151,7 @@ impl Routes {
             access,
             viewers: Vec::new(),
             streaming: false,
+            onvif,
         }
     }
 
@@ -275,9 +285,73 @@ impl Routes {
             PanTiltOutcome::Done(response) => response.into(),
             PanTiltOutcome::SavePresets(changed) => {
                 let presets = presets::to_stored(&changed);
-                self.defer(request, |responder| Job::SavePresets { presets, responder })
+                self.defer(request, |responder| Job::SavePresets {
+                    presets,
+                    responder,
+                    answer: Response::no_content(),
+                })
             }
         }
+    }
+
+    /// A SOAP request to the ONVIF services; a preset change is saved before the answer.
+    fn onvif(&mut self, request: &Request, principal: &Principal) -> Reply {
+        let Some(endpoint) = self.onvif.as_mut() else {
+            return Response::error(Status::NotFound, "not found").into();
+        };
+        if request.method != Method::Post {
+            return Response::error(
+                Status::BadRequest,
+                "ONVIF services take SOAP 1.2 envelopes by POST",
+            )
+            .into();
+        }
+        let authority =
+            ipcam_onvif::authority(request.host.as_deref(), &endpoint.fallback_authority);
+        let mut camera = CameraView {
+            state: self.state.load(),
+            limiter: &mut self.limiter,
+            client: request.peer.ip(),
+            ptz: &self.controls.ptz,
+            clock: &self.controls.clock,
+            identity: &endpoint.identity,
+        };
+        let soap = ipcam_onvif::SoapRequest {
+            body: &request.body,
+            authority: &authority,
+            http_level: onvif::level_of(principal),
+        };
+        let answer = endpoint.service.handle(soap, &mut camera);
+        let status = match answer.status {
+            200 => Status::Ok,
+            400 => Status::BadRequest,
+            _ => Status::InternalError,
+        };
+        let response = Response::new(status, ipcam_onvif::CONTENT_TYPE, answer.body);
+        if !answer.presets_changed {
+            return response.into();
+        }
+        let presets = presets::to_stored(&self.controls.ptz.presets());
+        self.defer(request, |responder| Job::SavePresets {
+            presets,
+            responder,
+            answer: response,
+        })
+    }
+
+    fn onvif_tick(&mut self, now: Instant) {
+        let Some(endpoint) = self.onvif.as_mut() else {
+            return;
+        };
+        let mut camera = CameraView {
+            state: self.state.load(),
+            limiter: &mut self.limiter,
+            client: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            ptz: &self.controls.ptz,
+            clock: &self.controls.clock,
+            identity: &endpoint.identity,
+        };
+        endpoint.service.tick(now, &mut camera);
     }
 }
 
@@ -290,7 +364,10 @@ impl Routes {
 /// would send the cached Basic login along: without this, any web page could embed
 /// `<img src="http://camera/reset.cgi?FactoryReset=Yes">` (cross-site request forgery).
 fn embeddable(method: Method, path: &str) -> bool {
-    let viewing = matches!(path, "/" | "/image.jpg" | "/mjpeg.cgi") || path.starts_with("/web/");
+    let viewing = matches!(path, "/" | "/image.jpg" | "/mjpeg.cgi")
+        || SNAPSHOT_ALIASES.contains(&path)
+        || STREAM_ALIASES.contains(&path)
+        || path.starts_with("/web/");
     viewing && matches!(method, Method::Get | Method::Head)
 }
 
@@ -360,9 +437,14 @@ impl Handler for Routes {
         if let Some(resource) = Resource::from_path(&path) {
             return self.configure(request, resource);
         }
+        if ONVIF_PATHS.contains(&path.as_str()) {
+            return self.onvif(request, &principal);
+        }
         match path.as_str() {
             "/image.jpg" => self.snapshot().into(),
             "/mjpeg.cgi" => self.stream(request, &principal).into(),
+            alias if SNAPSHOT_ALIASES.contains(&alias) => self.snapshot().into(),
+            alias if STREAM_ALIASES.contains(&alias) => self.stream(request, &principal).into(),
             "/iocontrol.cgi" if request.has_params() => {
                 self.controls.set_io(&request.params).into()
             }
@@ -382,6 +464,7 @@ impl Handler for Routes {
 
     fn tick(&mut self, now: Instant) {
         self.prune_viewers();
+        self.onvif_tick(now);
         if let Some((notifier, watchdog)) = &mut self.watchdog {
             if let Err(err) = watchdog.tick(notifier, now) {
                 log::warn!("watchdog ping failed: {err}");

@@ -223,7 +223,11 @@ impl Camera {
     }
 
     fn open_fds(&self) -> Option<usize> {
-        Some(fs::read_dir(format!("/proc/{}/fd", self.child.id())).ok()?.count())
+        Some(
+            fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+                .ok()?
+                .count(),
+        )
     }
 }
 
@@ -259,7 +263,8 @@ impl Http {
         let stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))?;
         stream.set_read_timeout(Some(Duration::from_secs(15)))?;
         stream.set_write_timeout(Some(Duration::from_secs(15)))?;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
         Ok(Http {
             reader: BufReader::new(stream),
             authorization: format!("Basic {token}"),
@@ -417,7 +422,11 @@ fn browse(http: &mut Http, turn: u64) -> io::Result<()> {
         1 => ("GET", "/iocontrol.cgi", String::new()),
         2 => ("GET", "/system.cgi", String::new()),
         3 => ("GET", "/network.cgi", String::new()),
-        4 => ("POST", "/image.cgi", format!("CompressionRate={}", turn % 5)),
+        4 => (
+            "POST",
+            "/image.cgi",
+            format!("CompressionRate={}", turn % 5),
+        ),
         _ => ("GET", "/userlist.cgi", String::new()),
     };
     match http.request(method, path, &form)? {
@@ -527,7 +536,10 @@ struct Report {
 impl Report {
     fn print(&self) {
         let max = |v: &[u128]| v.iter().max().copied().unwrap_or(0);
-        println!("soak: {:.1} min, {} kill -9 + restart", self.minutes, self.kills);
+        println!(
+            "soak: {:.1} min, {} kill -9 + restart",
+            self.minutes, self.kills
+        );
         println!(
             "  restart to first snapshot: max {} ms; every viewer streaming again: max {} ms",
             max(&self.restart_ms),
@@ -564,7 +576,11 @@ impl Report {
         }
         println!(
             "soak: {}",
-            if self.failures.is_empty() { "PASS" } else { "FAIL" }
+            if self.failures.is_empty() {
+                "PASS"
+            } else {
+                "FAIL"
+            }
         );
     }
 
@@ -573,7 +589,11 @@ impl Report {
         let warm: Vec<Sample> = match self.steady.first() {
             Some(first) => {
                 let from = first.at + WARM_UP;
-                self.steady.iter().copied().filter(|s| s.at >= from).collect()
+                self.steady
+                    .iter()
+                    .copied()
+                    .filter(|s| s.at >= from)
+                    .collect()
             }
             None => Vec::new(),
         };
@@ -592,8 +612,9 @@ impl Report {
         }
         let (fds_early, fds_late) = (peak(early, |s| s.fds as u64), peak(late, |s| s.fds as u64));
         if fds_late > fds_early + FD_SLACK as u64 {
-            self.failures
-                .push(format!("open descriptors grew from {fds_early} to {fds_late}"));
+            self.failures.push(format!(
+                "open descriptors grew from {fds_early} to {fds_late}"
+            ));
         }
     }
 }
@@ -601,7 +622,7 @@ impl Report {
 /// Fields drop in order: the camera is killed before its state directory goes.
 struct Soak {
     camera: Camera,
-    work: tempfile::TempDir,
+    _work: tempfile::TempDir,
     receivers: Receivers,
     shared: Arc<Shared>,
     start: Instant,
@@ -634,7 +655,7 @@ impl Soak {
         });
         Ok(Soak {
             camera,
-            work,
+            _work: work,
             receivers,
             shared,
             start: Instant::now(),
@@ -661,7 +682,9 @@ impl Soak {
             let now = self.start.elapsed();
             self.receivers.follow_schedule(now);
             if let Some(status) = self.camera.exited()? {
-                report.failures.push(format!("ipcamd exited by itself ({status}) at {now:?}"));
+                report
+                    .failures
+                    .push(format!("ipcamd exited by itself ({status}) at {now:?}"));
                 self.camera.kill_and_restart()?;
             }
             if now >= next_kill && now < steady_from {
@@ -670,7 +693,11 @@ impl Soak {
             }
             if now >= steady_from && now >= next_sample {
                 if let (Some(rss_kb), Some(fds)) = (self.camera.rss_kb(), self.camera.open_fds()) {
-                    report.steady.push(Sample { at: now, rss_kb, fds });
+                    report.steady.push(Sample {
+                        at: now,
+                        rss_kb,
+                        fds,
+                    });
                 }
                 next_sample = now + Duration::from_secs(5);
             }
@@ -707,7 +734,9 @@ impl Soak {
         self.shared.paused.store(false, Ordering::Release);
         let waited = Instant::now();
         self.wait_for_viewers(resumed_from, options.viewers, report);
-        report.resume_ms.push(waited.elapsed().as_millis() + restart.as_millis());
+        report
+            .resume_ms
+            .push(waited.elapsed().as_millis() + restart.as_millis());
         Ok(())
     }
 
@@ -744,7 +773,9 @@ impl Soak {
         let table = http.table("/userlist.cgi")?;
         for slot in 0..self.shared.user_acked.len() {
             let name = user_name(slot);
-            let stored = table.lines().any(|l| l.split('=').nth(1) == Some(name.as_str()));
+            let stored = table
+                .lines()
+                .any(|l| l.split('=').nth(1) == Some(name.as_str()));
             let acked = self.shared.user_acked[slot].load(Ordering::Acquire) == 1;
             let in_flight = self.shared.user_in_flight[slot].load(Ordering::Acquire) == 1;
             if stored != acked && stored != in_flight {
@@ -778,7 +809,10 @@ impl Soak {
     }
 
     fn check_viewers_streaming(&self, report: &mut Report, viewers: usize, window: Duration) {
-        let since = self.shared.millis(self.start).saturating_sub(window.as_millis() as u64);
+        let since = self
+            .shared
+            .millis(self.start)
+            .saturating_sub(window.as_millis() as u64);
         let behind = self.viewers_without_frames_since(since);
         if behind > 0 {
             report.failures.push(format!(

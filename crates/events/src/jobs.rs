@@ -125,11 +125,14 @@ impl Job for EmailJob {
     const NAME: &'static str = "e-mail";
 
     fn configure(&mut self, settings: EmailSettings) -> bool {
-        if settings == self.settings {
-            return false;
-        }
+        // The camera name is only the subject and text of the next mail: renaming the
+        // camera must neither send at once nor forget the back-off from a failing server.
+        let delivery_changed = EmailSettings {
+            camera_name: self.settings.camera_name.clone(),
+            ..settings.clone()
+        } != self.settings;
         self.settings = settings;
-        true
+        delivery_changed
     }
 
     fn destination(&self) -> String {
@@ -195,6 +198,31 @@ mod tests {
 
     fn upload(config: UploadConfig) -> UploadJob {
         UploadJob::new(UploadSettings::try_from(&config).expect("valid"))
+    }
+
+    #[test]
+    fn renaming_the_camera_changes_the_mail_but_not_when_it_goes() {
+        let config = EmailConfig {
+            smtp_server: "127.0.0.1".into(),
+            receiver: "owner@example.com".into(),
+            ..EmailConfig::default()
+        };
+        let settings = |name: &str| EmailSettings::from_config(&config, name).expect("valid");
+        let mut job = EmailJob::new(settings("Door"));
+        assert!(
+            !job.configure(settings("Garden")),
+            "a new name restarted the schedule"
+        );
+        assert_eq!(
+            job.settings.camera_name, "Garden",
+            "the next mail names the camera"
+        );
+        let elsewhere = EmailConfig {
+            smtp_server: "127.0.0.2".into(),
+            ..config.clone()
+        };
+        let moved = EmailSettings::from_config(&elsewhere, "Garden").expect("valid");
+        assert!(job.configure(moved), "a new server starts afresh");
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub trait Job: Send + 'static {
     /// Name for logs and threads, e.g. `FTP upload`.
     const NAME: &'static str;
 
-    /// Takes new settings; `false` when they equal the current ones.
+    /// Takes new settings; `true` when they change when or where frames go, which starts
+    /// the schedule afresh and forgets the back-off, `false` when they are equal or change
+    /// only what a delivery says (the camera name in a mail).
     fn configure(&mut self, settings: Self::Settings) -> bool;
     /// Where deliveries go, for logs: no user name, no password.
     fn destination(&self) -> String;

@@ -71,6 +71,7 @@
 mod auth;
 mod error;
 pub mod mail;
+mod motion;
 pub mod password;
 pub mod platform;
 mod ratelimit;
@@ -87,6 +88,7 @@ pub use auth::{
     Decision, Denied, Principal, Role,
 };
 pub use error::ApiError;
+pub use motion::MotionConfig;
 pub use platform::{Platform, PlatformError};
 pub use ratelimit::LoginLimiter;
 pub use resources::Resource;

@@ -9,6 +9,9 @@
 //! - [`MotionThread`]: runs a detector on its own thread, fed with frame references,
 //!   skipping frames when behind, paused while the pan-tilt head moves.
 //!
+//! The crate knows no camera: frames are anything that shows JPEG bytes, so the
+//! configuration crate can take [`Mask`] without the capture stack.
+//!
 //! ```
 //! use ipcam_motion::{Detector, Mask, Settings};
 //! let mut detector = Detector::new(Settings { sensitivity: 70, mask: Mask::ALL });

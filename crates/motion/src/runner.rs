@@ -10,10 +10,8 @@
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver, Sender};
-use ipcam_capture::Frame;
-
 use crate::detector::{Detector, Settings};
+use crossbeam_channel::{select, Receiver, Sender};
 
 /// What the thread is told: settings, or `None` to stop watching.
 pub type Control = Option<Settings>;
@@ -35,8 +33,10 @@ pub struct MotionThread {
 
 impl MotionThread {
     /// Starts the thread, idle until [`MotionThread::configure`] enables it.
-    pub fn spawn(
-        frames: Receiver<Frame>,
+    /// Frames are anything that shows its JPEG bytes: the daemon sends references into
+    /// the capture ring, never copies.
+    pub fn spawn<F: AsRef<[u8]> + Send + 'static>(
+        frames: Receiver<F>,
         head_moving: HeadMoving,
         on_motion: OnMotion,
     ) -> std::io::Result<MotionThread> {
@@ -79,8 +79,8 @@ impl Drop for MotionThread {
     }
 }
 
-struct Runner {
-    frames: Receiver<Frame>,
+struct Runner<F> {
+    frames: Receiver<F>,
     commands: Receiver<Control>,
     head_moving: HeadMoving,
     on_motion: OnMotion,
@@ -89,7 +89,7 @@ struct Runner {
     errors_logged: bool,
 }
 
-impl Runner {
+impl<F: AsRef<[u8]>> Runner<F> {
     fn run(mut self) {
         loop {
             select! {
@@ -118,7 +118,7 @@ impl Runner {
         }
     }
 
-    fn look(&mut self, frame: &Frame) {
+    fn look(&mut self, frame: &F) {
         let Some(detector) = &mut self.detector else {
             return;
         };
@@ -136,7 +136,7 @@ impl Runner {
                 (self.on_motion)(false);
             }
         }
-        match detector.feed_jpeg(frame.jpeg()) {
+        match detector.feed_jpeg(frame.as_ref()) {
             Ok(verdict) => {
                 self.errors_logged = false;
                 if verdict.started || verdict.ended {
@@ -144,10 +144,7 @@ impl Runner {
                 }
             }
             Err(err) if !self.errors_logged => {
-                log::warn!(
-                    "motion detection cannot read frame {}: {err}",
-                    frame.meta().seq
-                );
+                log::warn!("motion detection cannot read a frame: {err}");
                 self.errors_logged = true;
             }
             Err(_) => {}

@@ -65,7 +65,7 @@ pub use settings::{
     EmailSettings, FileMode, FileNaming, Frequency, FtpServer, Schedule, Secret, SettingsError,
     SmtpLogin, UnusableSettings, UploadSettings, Window,
 };
-pub use worker::{ChannelStats, BACKOFF_MAX};
+pub use worker::{ChannelStats, EventBurst, BACKOFF_MAX};
 
 use jobs::{EmailJob, UploadJob};
 use worker::{ChannelStatus, Command, Job, Worker};
@@ -248,6 +248,19 @@ impl EventsHandle {
     pub fn set_manual_email(&self, on: bool) {
         self.shared.manual_email.store(on, Ordering::Relaxed);
         let _ = self.shared.email.send(Command::Manual(on));
+    }
+
+    /// Delivers the frames of an event by FTP (`upload`) and/or e-mail (`email`), each
+    /// when its server is configured; a channel busy with a schedule delivery takes the
+    /// event right after it. Never blocks.
+    pub fn fire(&self, burst: EventBurst, upload: bool, email: bool) {
+        let burst = Arc::new(burst);
+        if upload {
+            let _ = self.shared.upload.send(Command::Event(Arc::clone(&burst)));
+        }
+        if email {
+            let _ = self.shared.email.send(Command::Event(burst));
+        }
     }
 
     /// The `ImageUpload` switch as last set.

@@ -150,6 +150,8 @@ pub fn required_access<'a>(
     }
     match path {
         "/image.jpg" | "/mjpeg.cgi" => Some(Access::Viewer),
+        // Extension: when and why events happened; a viewer sees the pictures anyway.
+        "/eventlog.cgi" => Some(Access::Viewer),
         "/iocontrol.cgi" => Some(iocontrol_access(param_names)),
         "/pantiltcontrol.cgi" => Some(Access::Operator),
         "/comport.cgi" => Some(Access::Admin),

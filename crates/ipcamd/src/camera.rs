@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use crossbeam_channel::Sender;
 use ipcam_api::timezone::{format_date_time, DATE_TIME_LEN};
 use ipcam_api::{CameraClock, ImageConfig};
 use ipcam_capture::{
@@ -133,6 +134,8 @@ pub(crate) struct Pipeline {
     pub(crate) max_slots: usize,
     pub(crate) stamp: PartStamp,
     pub(crate) frames: Broadcast<MjpegPart>,
+    /// Every frame is offered here too (never waiting): the alarm thread's feed.
+    pub(crate) tap: Sender<Frame>,
 }
 
 impl Pipeline {
@@ -140,6 +143,7 @@ impl Pipeline {
     pub(crate) fn start(&self, settings: ImageSettings) -> Result<Capture, CaptureError> {
         let stamp = self.stamp.clone();
         let frames = self.frames.clone();
+        let tap = self.tap.clone();
         let options = CaptureOptions {
             auto_fps: self.auto_fps,
             max_slots: self.max_slots,
@@ -147,7 +151,9 @@ impl Pipeline {
                 stamp.write_header(jpeg_len, out)
             })),
             on_publish: Some(Box::new(move |frame: &Frame| {
-                frames.publish(MjpegPart(frame.clone()))
+                frames.publish(MjpegPart(frame.clone()));
+                // Full: the alarm thread has not taken the last one yet, so it skips this.
+                let _ = tap.try_send(frame.clone());
             })),
             ..CaptureOptions::default()
         };

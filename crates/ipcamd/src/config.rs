@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipcam_hal::HalConfig;
+
+pub use crate::alarm::EventsConfig;
 use ipcam_httpd::Limits;
 use ipcam_ptz::PtzConfig;
 use serde::Deserialize;
@@ -61,6 +63,8 @@ pub struct Config {
     pub hal: HalConfig,
     /// Clock, network and wireless facts and actions.
     pub platform: PlatformConfig,
+    /// Event frames, the event log and the alarm inputs' debounce.
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -73,6 +77,7 @@ impl Default for Config {
             ptz: PtzConfig::default(),
             hal: HalConfig::default(),
             platform: PlatformConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -233,7 +238,8 @@ impl Config {
                 "must be 1..=120",
             ),
         ];
-        match checks.into_iter().find(|(bad, _, _)| *bad) {
+        let events = self.events.checks();
+        match checks.into_iter().chain(events).find(|(bad, _, _)| *bad) {
             Some((_, key, reason)) => Err(ConfigError::Value { key, reason }),
             None => Ok(()),
         }

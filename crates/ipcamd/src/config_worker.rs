@@ -25,6 +25,7 @@ use ipcam_hal::Led;
 use ipcam_httpd::{ListenerId, Responder, Response, ServerHandle, Status};
 use ipcam_ptz::{Command, PresetSlot, PtzHandle};
 
+use crate::alarm::AlarmsHandle;
 use crate::camera::{image_settings, Pipeline};
 use crate::presets;
 use crate::routes::AccessEpoch;
@@ -58,6 +59,7 @@ pub(crate) struct Plant {
     pub(crate) led: Arc<dyn Led>,
     pub(crate) ptz: PtzHandle,
     pub(crate) events: EventsHandle,
+    pub(crate) alarms: AlarmsHandle,
     pub(crate) model: String,
     /// Advanced when logins or access control change, so open streams re-check.
     pub(crate) access: AccessEpoch,
@@ -215,6 +217,7 @@ impl Worker {
         if let Err(err) = self.plant.events.apply_state(self.service.state()) {
             log::error!("some upload/e-mail settings are unusable: {err}");
         }
+        self.plant.alarms.configure(&self.service.state().motion);
     }
 
     /// Makes the hardware match the whole state (start-up and factory reset).

@@ -19,8 +19,9 @@ section! {
         /// `MotionSensitivity`: 0 (only large, clear changes) to 100 (small ones too).
         sensitivity: u8 = "MotionSensitivity", Kind::Range { min: 0, max: 100 }, "50";
         /// `MotionMask`: the watched cells of a 16 × 12 grid, see [`ipcam_motion::Mask`]:
-        /// 12 rows top first, `,`-separated, 4 hex digits each, leftmost cell = top bit.
-        mask: String = "MotionMask", Kind::Text { max: 64 }, "FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF";
+        /// 12 rows top first, `,`-separated, 4 hex digits each, leftmost cell = top bit;
+        /// room for spaces around the rows, stored without them.
+        mask: String = "MotionMask", Kind::Text { max: 100 }, "FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF";
         /// `EventUpload`: 1 → an event uploads its frames to the FTP server of `/upload.cgi`.
         upload: u8 = "EventUpload", Kind::OneOf(BIT), "0";
         /// `EventEmail`: 1 → an event mails its frames to the receiver of `/email.cgi`.

@@ -227,6 +227,7 @@ impl Alarms {
         let detector = MotionThread::spawn(
             detector_frames,
             head_moving,
+            ipcam_motion::SETTLE,
             Box::new(move |on| {
                 let _ = motion_signals.send(Signal::Motion(on));
             }),

@@ -35,9 +35,13 @@ impl MotionThread {
     /// Starts the thread, idle until [`MotionThread::configure`] enables it.
     /// Frames are anything that shows its JPEG bytes: the daemon sends references into
     /// the capture ring, never copies.
+    ///
+    /// After the head stops, frames are ignored for `settle` (the daemon passes
+    /// [`SETTLE`]) and the background is learnt afresh.
     pub fn spawn<F: AsRef<[u8]> + Send + 'static>(
         frames: Receiver<F>,
         head_moving: HeadMoving,
+        settle: Duration,
         on_motion: OnMotion,
     ) -> std::io::Result<MotionThread> {
         let (control, commands) = crossbeam_channel::unbounded();
@@ -45,6 +49,7 @@ impl MotionThread {
             frames,
             commands,
             head_moving,
+            settle,
             on_motion,
             detector: None,
             paused_until: None,
@@ -83,6 +88,7 @@ struct Runner<F> {
     frames: Receiver<F>,
     commands: Receiver<Control>,
     head_moving: HeadMoving,
+    settle: Duration,
     on_motion: OnMotion,
     detector: Option<Detector>,
     paused_until: Option<Instant>,
@@ -124,7 +130,7 @@ impl<F: AsRef<[u8]>> Runner<F> {
         };
         let now = Instant::now();
         if (self.head_moving)() {
-            self.paused_until = Some(now + SETTLE);
+            self.paused_until = Some(now + self.settle);
             return;
         }
         if let Some(until) = self.paused_until {
@@ -149,5 +155,84 @@ impl<F: AsRef<[u8]>> Runner<F> {
             }
             Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use jpeg_encoder::{ColorType, Encoder};
+
+    use super::*;
+
+    /// A dark 320×240 picture, with a bright 48×48 square at `x` if given.
+    fn picture(square_at: Option<usize>) -> Vec<u8> {
+        let (w, h) = (320usize, 240usize);
+        let mut grey = vec![60u8; w * h];
+        if let Some(x) = square_at {
+            for row in grey.chunks_mut(w).skip(96).take(48) {
+                row[x..x + 48].fill(230);
+            }
+        }
+        let mut jpeg = Vec::new();
+        Encoder::new(&mut jpeg, 85)
+            .encode(&grey, w as u16, h as u16, ColorType::Luma)
+            .expect("encodes");
+        jpeg
+    }
+
+    /// Runs a detector thread over `frames`, the head moving while the flag of a frame is
+    /// set; returns what it reported.
+    fn run(frames: Vec<(Vec<u8>, bool)>) -> Vec<bool> {
+        let (to_thread, received) = crossbeam_channel::bounded(0);
+        let (reports, reported) = crossbeam_channel::unbounded();
+        let moving = Arc::new(AtomicBool::new(false));
+        let head = Arc::clone(&moving);
+        let thread = MotionThread::spawn(
+            received,
+            Box::new(move || head.load(Ordering::Relaxed)),
+            Duration::ZERO,
+            Box::new(move |on| {
+                let _ = reports.send(on);
+            }),
+        )
+        .expect("spawns");
+        thread.configure(Some(Settings::default()));
+        for (frame, head_moving) in frames {
+            moving.store(head_moving, Ordering::Relaxed);
+            // A rendezvous: each frame is taken before the flag changes again.
+            to_thread.send(frame).expect("thread running");
+        }
+        drop(to_thread);
+        drop(thread);
+        reported.try_iter().collect()
+    }
+
+    fn scene(
+        still: usize,
+        square_from: Option<usize>,
+        frames: usize,
+        moving: bool,
+    ) -> Vec<(Vec<u8>, bool)> {
+        let mut out: Vec<(Vec<u8>, bool)> = (0..still).map(|_| (picture(None), false)).collect();
+        if let Some(x) = square_from {
+            out.extend((0..frames).map(|n| (picture(Some(x + n * 12)), moving)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_moving_square_is_reported_when_the_head_is_still() {
+        // Motion starts, and ends when the thread stops watching.
+        assert_eq!(run(scene(12, Some(20), 8, false)), [true, false]);
+    }
+
+    #[test]
+    fn nothing_is_reported_while_the_head_moves() {
+        let mut frames = scene(12, Some(20), 8, true);
+        frames.extend(scene(12, None, 0, false));
+        assert_eq!(run(frames), Vec::<bool>::new());
     }
 }

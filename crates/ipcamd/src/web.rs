@@ -93,6 +93,7 @@ macro_rules! embed {
 
 embed!(INDEX_HTML, "index.html", "text/html; charset=utf-8");
 embed!(APP_JS, "app.js", "text/javascript; charset=utf-8");
+embed!(MOTION_JS, "motion.js", "text/javascript; charset=utf-8");
 embed!(STYLE_CSS, "style.css", "text/css; charset=utf-8");
 embed!(ICON_SVG, "icon.svg", "image/svg+xml");
 
@@ -102,6 +103,7 @@ pub(crate) fn asset(path: &str) -> Option<Asset> {
     match path {
         "/" | "/index.html" => Some(INDEX_HTML),
         "/web/app.js" => Some(APP_JS),
+        "/web/motion.js" => Some(MOTION_JS),
         "/web/style.css" => Some(STYLE_CSS),
         "/web/icon.svg" => Some(ICON_SVG),
         _ => None,
@@ -112,10 +114,11 @@ pub(crate) fn asset(path: &str) -> Option<Asset> {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 5] = [
+    const ALL: [&str; 6] = [
         "/",
         "/index.html",
         "/web/app.js",
+        "/web/motion.js",
         "/web/style.css",
         "/web/icon.svg",
     ];
@@ -182,7 +185,7 @@ mod tests {
         }
         tags.sort_unstable();
         tags.dedup();
-        assert_eq!(tags.len(), 4, "every file has its own tag");
+        assert_eq!(tags.len(), ALL.len() - 1, "every file has its own tag");
     }
 
     #[test]

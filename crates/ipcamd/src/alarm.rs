@@ -36,6 +36,41 @@ use serde::Deserialize;
 
 use crate::camera::{IoBit, IoStatus, JpegBytes};
 
+/// The capture side of the alarm thread's frame feed.
+#[derive(Clone)]
+pub(crate) struct FrameTap {
+    sender: Sender<Frame>,
+    wanted: Arc<AtomicBool>,
+}
+
+impl FrameTap {
+    /// Offers a frame, never waiting: when the alarm thread has not taken the last one
+    /// yet it skips this one. Nothing is sent while no event source is on (motion
+    /// detection off, no alarm input wired), so an idle camera pins no frames for events.
+    pub(crate) fn offer(&self, frame: &Frame) {
+        if self.wanted.load(Ordering::Relaxed) {
+            let _ = self.sender.try_send(frame.clone());
+        }
+    }
+}
+
+/// The alarm thread's end of the feed.
+pub(crate) struct TapReceiver {
+    frames: Receiver<Frame>,
+    wanted: Arc<AtomicBool>,
+}
+
+/// A feed of frames from the capture thread to the alarm thread.
+pub(crate) fn frame_tap() -> (FrameTap, TapReceiver) {
+    let (sender, frames) = crossbeam_channel::bounded(1);
+    let wanted = Arc::new(AtomicBool::new(false));
+    let tap = FrameTap {
+        sender,
+        wanted: Arc::clone(&wanted),
+    };
+    (tap, TapReceiver { frames, wanted })
+}
+
 /// The trigger outputs, shared by `/iocontrol.cgi` (HTTP thread) and events.
 pub(crate) type TriggerOutputs = Arc<Mutex<[Box<dyn DigitalOutput>; 2]>>;
 
@@ -211,7 +246,7 @@ pub(crate) struct Alarms {
 
 impl Alarms {
     /// Starts the threads; `frames` is the capture's tap. Idle until configured.
-    pub(crate) fn spawn(parts: AlarmParts, frames: Receiver<Frame>) -> std::io::Result<Alarms> {
+    pub(crate) fn spawn(parts: AlarmParts, tap: TapReceiver) -> std::io::Result<Alarms> {
         let (signals, inbox) = crossbeam_channel::unbounded();
         let (to_detector, detector_frames) = crossbeam_channel::bounded(1);
         let motion_signals = signals.clone();
@@ -233,6 +268,9 @@ impl Alarms {
             }),
         )?;
         let shared = Arc::new(Shared::default());
+        // Wired inputs need the pre-event frames from the start; motion once enabled.
+        tap.wanted
+            .store(inputs.iter().any(Option::is_some), Ordering::Relaxed);
         let debounce = Duration::from_millis(config.input_debounce_ms);
         let worker = Worker {
             inputs: inputs.map(|line| line.map(|line| Input::new(line, debounce))),
@@ -243,7 +281,8 @@ impl Alarms {
             events,
             clock,
             shared: Arc::clone(&shared),
-            frames,
+            frames: tap.frames,
+            frames_wanted: tap.wanted,
             inbox,
             detector,
             to_detector,
@@ -346,6 +385,7 @@ struct Worker {
     clock: CameraClock,
     shared: Arc<Shared>,
     frames: Receiver<Frame>,
+    frames_wanted: Arc<AtomicBool>,
     inbox: Receiver<Signal>,
     detector: MotionThread,
     to_detector: Sender<JpegBytes>,
@@ -426,6 +466,11 @@ impl Worker {
         self.detector.configure(detector);
         if detector.is_none() {
             self.shared.motion.store(false, Ordering::Relaxed);
+        }
+        let wanted = detector.is_some() || self.inputs.iter().any(Option::is_some);
+        self.frames_wanted.store(wanted, Ordering::Relaxed);
+        if !wanted {
+            self.pre_event.clear();
         }
         self.settings = config;
     }

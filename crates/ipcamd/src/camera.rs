@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
+use crate::alarm::FrameTap;
 use ipcam_api::timezone::{format_date_time, DATE_TIME_LEN};
 use ipcam_api::{CameraClock, ImageConfig};
 use ipcam_capture::{
@@ -135,7 +135,7 @@ pub(crate) struct Pipeline {
     pub(crate) stamp: PartStamp,
     pub(crate) frames: Broadcast<MjpegPart>,
     /// Every frame is offered here too (never waiting): the alarm thread's feed.
-    pub(crate) tap: Sender<Frame>,
+    pub(crate) tap: FrameTap,
 }
 
 impl Pipeline {
@@ -152,8 +152,7 @@ impl Pipeline {
             })),
             on_publish: Some(Box::new(move |frame: &Frame| {
                 frames.publish(MjpegPart(frame.clone()));
-                // Full: the alarm thread has not taken the last one yet, so it skips this.
-                let _ = tap.try_send(frame.clone());
+                tap.offer(frame);
             })),
             ..CaptureOptions::default()
         };

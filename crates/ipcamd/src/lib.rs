@@ -143,7 +143,7 @@ impl Daemon {
         if let Err(err) = events.handle().apply_state(&state) {
             log::error!("some stored upload/e-mail settings are unusable: {err}");
         }
-        let (tap, tapped) = crossbeam_channel::bounded(1);
+        let (tap, tapped) = alarm::frame_tap();
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,

@@ -11,7 +11,6 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use crate::alarm::FrameTap;
 use ipcam_api::timezone::{format_date_time, DATE_TIME_LEN};
 use ipcam_api::{CameraClock, ImageConfig};
 use ipcam_capture::{
@@ -21,6 +20,8 @@ use ipcam_capture::{
 use ipcam_events::EventsHandle;
 use ipcam_httpd::{Broadcast, Chunk};
 use ipcam_ptz::PositionReader;
+
+use crate::alarm::FrameTap;
 
 /// The multipart boundary exactly as the spec writes it, parameter and delimiter alike.
 pub(crate) const BOUNDARY: &str = "--video boundary--";

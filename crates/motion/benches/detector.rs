@@ -61,5 +61,27 @@ fn per_frame(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_frame);
+/// The alternative the DC reader replaces: jpeg-decoder's own 1/8-scale decode (DC-only
+/// IDCT, colour conversion, a new buffer per frame), for comparison.
+fn jpeg_decoder_at_one_eighth(c: &mut Criterion) {
+    let mut group = c.benchmark_group("jpeg_decoder_scaled_1_8");
+    for (width, height) in [(640u16, 480u16), (1280, 720)] {
+        let jpeg = frame(width, height, 0);
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{width}x{height}")),
+            &jpeg,
+            |b, jpeg| {
+                b.iter(|| {
+                    let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
+                    decoder.read_info().expect("header");
+                    decoder.scale(width / 8, height / 8).expect("scales");
+                    decoder.decode().expect("decodes")
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, per_frame, jpeg_decoder_at_one_eighth);
 criterion_main!(benches);

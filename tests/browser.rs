@@ -775,7 +775,7 @@ fn the_motion_page_paints_the_mask_over_the_picture_and_saves_it() {
     // One cell by a click, then a stroke across four cells of the row below.
     page.click("#motion-grid button[data-row='2'][data-col='4']");
     drag(&page.tab, &[cell(3, 4), cell(3, 5), cell(3, 6), cell(3, 7)]);
-    page.click("#motion-MotionEnable");
+    page.click("#motion-MotionDetectionEnable");
     page.click("#motion-save");
     page.until("the page to confirm", || {
         (page
@@ -791,7 +791,10 @@ fn the_motion_page_paints_the_mask_over_the_picture_and_saves_it() {
         cgi_value(&camera, "/motion.cgi", "MotionMask"),
         rows.join(",")
     );
-    assert_eq!(cgi_value(&camera, "/motion.cgi", "MotionEnable"), "1");
+    assert_eq!(
+        cgi_value(&camera, "/motion.cgi", "MotionDetectionEnable"),
+        "1"
+    );
 
     // A bad value: the server's reason under its field, nothing saved.
     page.type_over("#motion-EventInterval", "0");

@@ -124,8 +124,8 @@ fn motion_in_a_replayed_clip_delivers_one_event_per_interval() {
     let shown = set_motion(
         &camera,
         &[
-            ("MotionEnable", "1"),
-            ("MotionSensitivity", "60"),
+            ("MotionDetectionEnable", "1"),
+            ("MotionDetectionSensitivity", "60"),
             ("EventUpload", "1"),
             ("EventEmail", "1"),
             ("EventTrigger", "1"),
@@ -133,7 +133,7 @@ fn motion_in_a_replayed_clip_delivers_one_event_per_interval() {
             ("EventInterval", "3600"),
         ],
     );
-    assert_eq!(value_of(&shown, "MotionEnable"), Some("1"));
+    assert_eq!(value_of(&shown, "MotionDetectionEnable"), Some("1"));
 
     wait_for("Motion=1 on /iocontrol.cgi", || {
         (io_field(&camera, "Motion") == "1").then_some(())
@@ -218,18 +218,21 @@ fn bad_motion_settings_are_refused_whole_and_name_the_parameter() {
     let camera = TestCamera::start();
     let before = camera.get("/motion.cgi", ADMIN).text();
     for (body, blamed) in [
-        ("MotionEnable=1&MotionSensitivity=101", "MotionSensitivity"),
-        ("MotionEnable=1&MotionMask=FFFF,FFFF", "MotionMask"),
+        (
+            "MotionDetectionEnable=1&MotionDetectionSensitivity=101",
+            "MotionDetectionSensitivity",
+        ),
+        ("MotionDetectionEnable=1&MotionMask=FFFF,FFFF", "MotionMask"),
         (
             "MotionMask=FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,XFFF",
             "MotionMask",
         ),
-        ("MotionEnable=2", "MotionEnable"),
+        ("MotionDetectionEnable=2", "MotionDetectionEnable"),
         (
             "EventTrigger=1&EventTriggerSeconds=0",
             "EventTriggerSeconds",
         ),
-        ("MotionEnable=1&Motion=1", "Motion"),
+        ("MotionDetectionEnable=1&Motion=1", "Motion"),
     ] {
         let reply = camera.post("/motion.cgi", ADMIN, body);
         assert_eq!(reply.status, 400, "{body}: {}", reply.text());
@@ -237,6 +240,21 @@ fn bad_motion_settings_are_refused_whole_and_name_the_parameter() {
     }
     assert_eq!(camera.get("/motion.cgi", ADMIN).text(), before);
     assert_eq!(io_field(&camera, "Motion"), "0");
+}
+
+/// Home-automation drivers of D-Link DCS cameras arm and disarm motion detection this way
+/// and read the body's third line as the sensitivity.
+#[test]
+fn a_dlink_drivers_arm_request_works() {
+    let camera = TestCamera::start();
+    let reply = camera.get("/motion.cgi?MotionDetectionEnable=1&ConfigReboot=no", ADMIN);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.text();
+    assert!(body.contains("MotionDetectionEnable=1\r\n"), "{body}");
+    let third = body.lines().nth(2).expect("three lines");
+    assert_eq!(third, "MotionDetectionSensitivity=50");
+    let reply = camera.get("/motion.cgi?MotionDetectionEnable=0&ConfigReboot=No", ADMIN);
+    assert!(reply.text().starts_with("MotionDetectionEnable=0\r\n"));
 }
 
 #[test]
@@ -269,9 +287,9 @@ fn the_mask_survives_a_restart_and_a_factory_reset_restores_it() {
     let shown = set_motion(
         &camera,
         &[
-            ("MotionEnable", "1"),
+            ("MotionDetectionEnable", "1"),
             ("MotionMask", &typed),
-            ("MotionSensitivity", "77"),
+            ("MotionDetectionSensitivity", "77"),
         ],
     );
     assert_eq!(value_of(&shown, "MotionMask"), Some(mask));
@@ -280,8 +298,8 @@ fn the_mask_survives_a_restart_and_a_factory_reset_restores_it() {
     let camera = TestCamera::start_in(state.path(), |_| {});
     let shown = table(&camera.get("/motion.cgi", ADMIN));
     assert_eq!(value_of(&shown, "MotionMask"), Some(mask));
-    assert_eq!(value_of(&shown, "MotionSensitivity"), Some("77"));
-    assert_eq!(value_of(&shown, "MotionEnable"), Some("1"));
+    assert_eq!(value_of(&shown, "MotionDetectionSensitivity"), Some("77"));
+    assert_eq!(value_of(&shown, "MotionDetectionEnable"), Some("1"));
 
     let reset = camera.post("/reset.cgi", ADMIN, "FactoryReset=Yes");
     assert_eq!(reset.status, 204);
@@ -290,6 +308,6 @@ fn the_mask_survives_a_restart_and_a_factory_reset_restores_it() {
         value_of(&shown, "MotionMask"),
         Some("FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF")
     );
-    assert_eq!(value_of(&shown, "MotionEnable"), Some("0"));
-    assert_eq!(value_of(&shown, "MotionSensitivity"), Some("50"));
+    assert_eq!(value_of(&shown, "MotionDetectionEnable"), Some("0"));
+    assert_eq!(value_of(&shown, "MotionDetectionSensitivity"), Some("50"));
 }

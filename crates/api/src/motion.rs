@@ -5,6 +5,12 @@
 //!
 //! A section like the spec's own tables, stored in the state file under `[motion]`; a
 //! state file written before this section existed loads with the factory values below.
+//!
+//! `MotionDetectionEnable` and `MotionDetectionSensitivity` are the names and ranges of
+//! D-Link's DCS firmware, whose `/motion.cgi` home-automation drivers already call
+//! (`/motion.cgi?MotionDetectionEnable=1&ConfigReboot=no` to arm the camera, and a GET
+//! whose third line they read as the sensitivity); the order of the first three lines
+//! follows that firmware. The mask has its own name because its format is this camera's.
 
 use crate::error::ApiError;
 use crate::schema::{section, Kind, Section};
@@ -14,14 +20,14 @@ const BIT: &[i64] = &[0, 1];
 section! {
     /// `/motion.cgi` (extension).
     pub struct MotionConfig {
-        /// `MotionEnable`: 0 → off, 1 → events on motion.
-        enable: u8 = "MotionEnable", Kind::OneOf(BIT), "0";
-        /// `MotionSensitivity`: 0 (only large, clear changes) to 100 (small ones too).
-        sensitivity: u8 = "MotionSensitivity", Kind::Range { min: 0, max: 100 }, "50";
+        /// `MotionDetectionEnable`: 0 → off, 1 → events on motion.
+        enable: u8 = "MotionDetectionEnable", Kind::OneOf(BIT), "0";
         /// `MotionMask`: the watched cells of a 16 × 12 grid, see [`ipcam_motion::Mask`]:
         /// 12 rows top first, `,`-separated, 4 hex digits each, leftmost cell = top bit;
         /// room for spaces around the rows, stored without them.
         mask: String = "MotionMask", Kind::Text { max: 100 }, "FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF,FFFF";
+        /// `MotionDetectionSensitivity`: 0 (only large, clear changes) to 100 (small ones too).
+        sensitivity: u8 = "MotionDetectionSensitivity", Kind::Range { min: 0, max: 100 }, "50";
         /// `EventUpload`: 1 → an event uploads its frames to the FTP server of `/upload.cgi`.
         upload: u8 = "EventUpload", Kind::OneOf(BIT), "0";
         /// `EventEmail`: 1 → an event mails its frames to the receiver of `/email.cgi`.

@@ -1684,9 +1684,9 @@ fn motion_table_sets_reads_back_and_rejects_bad_values_whole() {
     assert_eq!(
         names(&body),
         [
-            "MotionEnable",
-            "MotionSensitivity",
+            "MotionDetectionEnable",
             "MotionMask",
+            "MotionDetectionSensitivity",
             "EventUpload",
             "EventEmail",
             "EventTrigger",
@@ -1700,8 +1700,8 @@ fn motion_table_sets_reads_back_and_rejects_bad_values_whole() {
         &mut s,
         Resource::Motion,
         &[
-            ("MotionEnable", "1"),
-            ("MotionSensitivity", "80"),
+            ("MotionDetectionEnable", "1"),
+            ("MotionDetectionSensitivity", "80"),
             ("MotionMask", typed),
             ("EventTrigger", "2"),
         ],
@@ -1712,8 +1712,12 @@ fn motion_table_sets_reads_back_and_rejects_bad_values_whole() {
         "0000,0000,00FF,00FF,0000,0000,0000,0000,0000,0000,0000,8001",
         "stored in the canonical spelling"
     );
-    assert_eq!(value(&reply.body, "MotionSensitivity"), "80");
-    let again = accepted(&mut s, Resource::Motion, &[("MotionSensitivity", "80")]);
+    assert_eq!(value(&reply.body, "MotionDetectionSensitivity"), "80");
+    let again = accepted(
+        &mut s,
+        Resource::Motion,
+        &[("MotionDetectionSensitivity", "80")],
+    );
     assert!(!again.effects.motion_changed);
 
     let mut eleven_rows = ["FFFF"; 11].join(",");
@@ -1727,14 +1731,14 @@ fn motion_table_sets_reads_back_and_rejects_bad_values_whole() {
     rejected(
         &mut s,
         Resource::Motion,
-        &[("MotionEnable", "0"), ("MotionMask", &eleven_rows)],
+        &[("MotionDetectionEnable", "0"), ("MotionMask", &eleven_rows)],
         "MotionMask",
     );
     rejected(
         &mut s,
         Resource::Motion,
-        &[("MotionSensitivity", "101")],
-        "MotionSensitivity",
+        &[("MotionDetectionSensitivity", "101")],
+        "MotionDetectionSensitivity",
     );
     rejected(
         &mut s,
@@ -1769,13 +1773,13 @@ fn factory_reset_restores_the_motion_table() {
         &mut s,
         Resource::Motion,
         &[
-            ("MotionEnable", "1"),
+            ("MotionDetectionEnable", "1"),
             ("MotionMask", &["0F0F"; 12].join(",")),
         ],
     );
     let reply = accepted(&mut s, Resource::Reset, &[("FactoryReset", "Yes")]);
     assert!(reply.effects.motion_changed);
     let body = get(&mut s, Resource::Motion);
-    assert_eq!(value(&body, "MotionEnable"), "0");
+    assert_eq!(value(&body, "MotionDetectionEnable"), "0");
     assert_eq!(value(&body, "MotionMask"), ["FFFF"; 12].join(","));
 }

@@ -178,8 +178,8 @@ class MaskEditor {
 
 /** The form fields other than the mask: [name, label, kind, extra]. */
 const MOTION_FIELDS = [
-  ['MotionEnable', 'Motion detection', 'check'],
-  ['MotionSensitivity', 'Sensitivity (0–100)', 'range'],
+  ['MotionDetectionEnable', 'Motion detection', 'check'],
+  ['MotionDetectionSensitivity', 'Sensitivity (0–100)', 'range'],
   ['EventUpload', 'Upload the frames (FTP page)', 'check'],
   ['EventEmail', 'E-mail the frames (E-mail page)', 'check'],
   ['EventTrigger', 'Switch on', 'choice', [['0', 'no output'], ['1', 'Trigger 1'], ['2', 'Trigger 2'], ['3', 'Trigger 1 and 2']]],

@@ -66,7 +66,8 @@
 //! `/pantiltcontrol.cgi` driven by GET with a query; ZoneMinder's DCS-5020L module sends
 //! `SetCurrentPosition=<n>&SetName=..` (not the spec's `SetPosition`) to store a preset,
 //! and `/daynight.cgi`, `/motion.cgi`, `/nightmodecontrol.cgi` (not in the spec) are
-//! called by drivers of related models.
+//! called by drivers of related models; `/motion.cgi` is served here as an extension with
+//! those drivers' `MotionDetectionEnable` (see [`MotionConfig`]).
 
 mod auth;
 mod error;

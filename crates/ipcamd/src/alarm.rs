@@ -289,6 +289,7 @@ impl Alarms {
             settings: MotionConfig::default(),
             last_fired: [None; 3],
             outputs_off_at: None,
+            outputs_on: 0,
         };
         let thread = std::thread::Builder::new()
             .name("ipcam-alarm".into())
@@ -393,6 +394,8 @@ struct Worker {
     settings: MotionConfig,
     last_fired: [Option<Instant>; 3],
     outputs_off_at: Option<Instant>,
+    /// Outputs an event switched on and not yet off (bits as `EventTrigger`).
+    outputs_on: u8,
 }
 
 impl Worker {
@@ -416,7 +419,7 @@ impl Worker {
             self.poll_inputs(now);
             self.time_outputs(now);
         }
-        self.switch_outputs(false);
+        self.release_outputs();
     }
 
     fn next_wake(&self, now: Instant) -> Duration {
@@ -516,7 +519,8 @@ impl Worker {
             log.push_front(LoggedEvent { at, source });
         }
         if self.settings.trigger != 0 {
-            self.switch_outputs(true);
+            self.set_outputs(self.settings.trigger, true);
+            self.outputs_on |= self.settings.trigger;
             self.outputs_off_at =
                 Some(now + Duration::from_secs(self.settings.trigger_seconds.into()));
         }
@@ -534,18 +538,25 @@ impl Worker {
     fn time_outputs(&mut self, now: Instant) {
         if self.outputs_off_at.is_some_and(|at| now >= at) {
             self.outputs_off_at = None;
-            self.switch_outputs(false);
+            self.release_outputs();
         }
     }
 
-    /// Sets the outputs `EventTrigger` selects (on), or releases them (off).
-    fn switch_outputs(&mut self, on: bool) {
-        if self.settings.trigger == 0 && on {
+    /// Switches off the outputs events switched on (even if `EventTrigger` has changed
+    /// since).
+    fn release_outputs(&mut self) {
+        let on = std::mem::take(&mut self.outputs_on);
+        self.set_outputs(on, false);
+    }
+
+    /// Sets the outputs of `mask` (bit 0 Trigger1, bit 1 Trigger2).
+    fn set_outputs(&self, mask: u8, on: bool) {
+        if mask == 0 {
             return;
         }
         let mut outputs = lock(&self.outputs);
         for (n, bit) in [IoBit::Trigger1, IoBit::Trigger2].into_iter().enumerate() {
-            if self.settings.trigger & (1 << n) == 0 {
+            if mask & (1 << n) == 0 {
                 continue;
             }
             match outputs[n].set(on) {

@@ -710,6 +710,20 @@ fn screenshots() {
         page.open_settings(settings);
         page.save_screenshot(&format!("settings-{settings}-desktop.png"));
     }
+    let mask = "0000,0000,0000,03FC,03FC,03FC,03FC,03FC,03FC,0000,0000,0000";
+    let set = camera.post(
+        "/motion.cgi",
+        ADMIN,
+        &format!("MotionDetectionEnable=1&MotionMask={mask}"),
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    page.open_settings("motion");
+    page.until("the picture under the motion grid", || {
+        page.truth("document.querySelector('#motion-picture').naturalWidth === 640")
+            .then_some(())
+    });
+    page.eval("document.querySelector('#motion-grid').scrollIntoView({ block: 'center' })");
+    page.save_screenshot("settings-motion-desktop.png");
     page.emulate(390, 844, true);
     page.go("#live");
     page.until("frames", || (page.frames() >= 5).then_some(()));

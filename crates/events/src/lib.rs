@@ -36,6 +36,12 @@
 //! - **Frequency `Auto`**: each new frame as soon as the previous upload finished.
 //! - **Schedules** use the camera's time zone; a window whose stop is before its start
 //!   runs past midnight and belongs to the day it starts on.
+//! - **Events** ([`EventsHandle::fire`]: motion, alarm inputs) deliver their own frames
+//!   whatever the schedule and switches say, as long as the channel has a server: FTP
+//!   uploads each frame as soon as it is there, named like manual uploads; e-mail waits for
+//!   the post-event frames and sends one message with all of them attached. A failed event
+//!   is retried after the back-off and given up after three attempts; a newer event
+//!   replaces one still pending.
 //! - **E-mail**: port 465 is TLS from the start, any other port STARTTLS when offered;
 //!   an empty sender is replaced by the (first) receiver; several receivers may be given
 //!   separated by `,` or `;`.

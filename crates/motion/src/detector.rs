@@ -469,12 +469,11 @@ mod tests {
 
     #[test]
     fn a_uniform_brightness_change_is_not_motion() {
-        let (mut detector, scene) = warmed(100);
+        let (mut detector, _) = warmed(100);
         for step in 1..=40 {
             let verdict = detector.feed(&grid(80, 60, 100.0 + step as f32 * 3.0));
             assert!(!verdict.motion_frame, "step {step}: {verdict:?}");
         }
-        let _ = scene;
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl Worker {
         if effects.access_changed || effects.factory_reset {
             self.plant.access.advance();
         }
+        if effects.motion_changed {
+            self.plant.alarms.configure(&self.service.state().motion);
+        }
         if effects.factory_reset {
             log::info!("factory reset: restoring every setting");
             self.apply_whole_state();
@@ -217,7 +220,6 @@ impl Worker {
         if let Err(err) = self.plant.events.apply_state(self.service.state()) {
             log::error!("some upload/e-mail settings are unusable: {err}");
         }
-        self.plant.alarms.configure(&self.service.state().motion);
     }
 
     /// Makes the hardware match the whole state (start-up and factory reset).

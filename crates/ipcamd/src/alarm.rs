@@ -245,7 +245,8 @@ pub(crate) struct Alarms {
 }
 
 impl Alarms {
-    /// Starts the threads; `frames` is the capture's tap. Idle until configured.
+    /// Starts the alarm and motion threads on the capture's `tap`; no event is raised until
+    /// [`AlarmsHandle::configure`] (inputs are watched from the start).
     pub(crate) fn spawn(parts: AlarmParts, tap: TapReceiver) -> std::io::Result<Alarms> {
         let (signals, inbox) = crossbeam_channel::unbounded();
         let (to_detector, detector_frames) = crossbeam_channel::bounded(1);

@@ -245,8 +245,9 @@ pub(crate) struct Alarms {
 }
 
 impl Alarms {
-    /// Starts the alarm and motion threads on the capture's `tap`; no event is raised until
-    /// [`AlarmsHandle::configure`] (inputs are watched from the start).
+    /// Starts the alarm and motion threads on the capture's `tap`. Wired inputs are
+    /// watched at once; motion detection and the event actions follow
+    /// [`AlarmsHandle::configure`].
     pub(crate) fn spawn(parts: AlarmParts, tap: TapReceiver) -> std::io::Result<Alarms> {
         let (signals, inbox) = crossbeam_channel::unbounded();
         let (to_detector, detector_frames) = crossbeam_channel::bounded(1);

@@ -129,7 +129,7 @@ fn motion_in_a_replayed_clip_delivers_one_event_per_interval() {
             ("EventUpload", "1"),
             ("EventEmail", "1"),
             ("EventTrigger", "1"),
-            ("EventTriggerSeconds", "1"),
+            ("EventTriggerSeconds", "3"),
             ("EventInterval", "3600"),
         ],
     );

@@ -2,14 +2,17 @@
 //! on 127.0.0.1: an object moving through a replayed clip (rendered by ffmpeg for the test)
 //! and an edge on a simulated alarm input each put the event's frames on the FTP server and
 //! in one e-mail, switch Trigger1 for a while, and show in `/eventlog.cgi` and on
-//! `/iocontrol.cgi`; a second event inside `EventInterval` is not raised. `/motion.cgi`
+//! `/iocontrol.cgi`; a second event inside `EventInterval` is not raised; while the
+//! pan-tilt head turns, the object crossing the picture is not motion. `/motion.cgi`
 //! refuses bad settings whole and keeps its table across a restart and until a factory
 //! reset. (The detector's own behaviour on each kind of clip is tested in
 //! `crates/motion/tests/clips.rs`.)
 
 mod common;
 
-use common::{form, jpeg_size, table, value_of, wait_for, TestCamera, ADMIN};
+use common::{
+    form, jpeg_size, table, value_of, wait_for, MjpegStream, TestCamera, ADMIN, DEADLINE,
+};
 use ipcam_hal::{Gpio, LineConfig};
 use ipcam_testkit::clips::{render, Scene};
 use ipcam_testkit::{ftp, smtp};
@@ -165,6 +168,64 @@ fn motion_in_a_replayed_clip_delivers_one_event_per_interval() {
     assert_eq!(ftp.files().len(), PRE + POST);
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(io_field(&camera, "Trigger1"), "0");
+}
+
+/// The pan of the `PT_ppp_ttt` stamp of a stream part.
+fn pan_of(stream: &mut MjpegStream) -> u16 {
+    let date = stream.next_part().date;
+    let pt = date.rsplit_once("_PT_").expect("the spec's stamp").1;
+    pt[..3].parse().expect("three digits")
+}
+
+/// Turns the head to `pan` and, frame by frame until it is there, checks that no event
+/// was raised, although the object of the clip keeps moving in the picture.
+fn turn_watching_the_log(camera: &TestCamera, stream: &mut MjpegStream, pan: u16) {
+    let go = camera.get(
+        &format!("/pantiltcontrol.cgi?PanTiltHorizontal={pan}&PanTiltVertical=45&PanTiltPositionMove=true"),
+        ADMIN,
+    );
+    assert_eq!(go.status, 204, "{}", go.text());
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut frames = 0;
+    while pan_of(stream) != pan {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the head never reached pan {pan}"
+        );
+        frames += 1;
+        if frames % 10 == 0 {
+            assert_eq!(
+                event_log(camera),
+                [],
+                "motion reported while the head turns"
+            );
+        }
+    }
+}
+
+#[test]
+fn motion_is_not_reported_while_the_head_turns() {
+    let clip = tempfile::tempdir().expect("clip directory");
+    render(Scene::ObjectEnters { enter_frame: 31 }, 3.0, clip.path())
+        .unwrap_or_else(|why| panic!("{why}"));
+    let camera = TestCamera::start_with(|config| {
+        config.capture.source = format!("replay:{}", clip.path().display());
+    });
+    let mut stream = MjpegStream::open(camera.addr, ADMIN);
+    // Home is pan 170: to 0 and on to 340 is about 8 s of turning at 60°/s, more than
+    // two loops of the clip, each with the object crossing for 2 s.
+    set_motion(
+        &camera,
+        &[("MotionDetectionEnable", "1"), ("EventInterval", "1")],
+    );
+    turn_watching_the_log(&camera, &mut stream, 0);
+    turn_watching_the_log(&camera, &mut stream, 340);
+    // Still again: after the settling time the next crossing is motion.
+    let log = wait_for("motion once the head rests", || {
+        let log = event_log(&camera);
+        (!log.is_empty()).then_some(log)
+    });
+    assert_eq!(log[0].1, "motion");
 }
 
 #[test]

@@ -634,7 +634,7 @@ fn every_settings_page_shows_exactly_its_cgis_parameters() {
         )
         .expect("settings pages");
     let pages: Vec<String> = serde_json::from_str(&pages).unwrap();
-    assert_eq!(pages.len(), 10, "{pages:?}");
+    assert_eq!(pages.len(), 11, "{pages:?}");
     for name in &pages {
         page.open_settings(name);
         let problems = page
@@ -1058,10 +1058,122 @@ fn screenshots() {
         page.open_settings(settings);
         page.save_screenshot(&format!("settings-{settings}-desktop.png"));
     }
+    let mask = "0000,0000,0000,03FC,03FC,03FC,03FC,03FC,03FC,0000,0000,0000";
+    let set = camera.post(
+        "/motion.cgi",
+        ADMIN,
+        &format!("MotionDetectionEnable=1&MotionMask={mask}"),
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    page.open_settings("motion");
+    page.until("the picture under the motion grid", || {
+        page.truth("document.querySelector('#motion-picture').naturalWidth === 640")
+            .then_some(())
+    });
+    page.eval("document.querySelector('#motion-grid').scrollIntoView({ block: 'center' })");
+    page.save_screenshot("settings-motion-desktop.png");
     page.emulate(390, 844, true);
     page.go("#live");
     page.until("frames", || (page.frames() >= 5).then_some(()));
     page.save_screenshot("live-phone.png");
     page.open_settings("network");
     page.save_screenshot("settings-network-phone.png");
+}
+
+/// A left-button drag through `points`, as a person paints: press at the first, move
+/// through the others, release at the last.
+fn drag(tab: &Tab, points: &[Point]) {
+    use headless_chrome::protocol::cdp::Input::{
+        DispatchMouseEvent, DispatchMouseEventTypeOption, MouseButton,
+    };
+    let event = |kind, point: &Point, buttons| DispatchMouseEvent {
+        Type: kind,
+        x: point.x,
+        y: point.y,
+        button: Some(MouseButton::Left),
+        click_count: Some(1),
+        modifiers: None,
+        timestamp: None,
+        buttons: Some(buttons),
+        force: None,
+        tangential_pressure: None,
+        tilt_x: None,
+        tilt_y: None,
+        twist: None,
+        delta_x: None,
+        delta_y: None,
+        pointer_Type: None,
+    };
+    let (first, last) = (&points[0], &points[points.len() - 1]);
+    tab.call_method(event(DispatchMouseEventTypeOption::MouseMoved, first, 0))
+        .expect("move");
+    tab.call_method(event(DispatchMouseEventTypeOption::MousePressed, first, 1))
+        .expect("press");
+    for point in &points[1..] {
+        tab.call_method(event(DispatchMouseEventTypeOption::MouseMoved, point, 1))
+            .expect("drag");
+    }
+    tab.call_method(event(DispatchMouseEventTypeOption::MouseReleased, last, 0))
+        .expect("release");
+}
+
+#[test]
+fn the_motion_page_paints_the_mask_over_the_picture_and_saves_it() {
+    let camera = TestCamera::start();
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("motion");
+    page.until("the picture under the grid", || {
+        page.truth("document.querySelector('#motion-picture').naturalWidth === 640")
+            .then_some(())
+    });
+    let cell = |row: u32, col: u32| {
+        let selector = format!("#motion-grid button[data-row='{row}'][data-col='{col}']");
+        page.tab
+            .wait_for_element(&selector)
+            .and_then(|cell| cell.get_midpoint())
+            .unwrap_or_else(|err| panic!("{selector}: {err}"))
+    };
+    page.click("#motion-none");
+    // One cell by a click, then a stroke across four cells of the row below.
+    page.click("#motion-grid button[data-row='2'][data-col='4']");
+    drag(&page.tab, &[cell(3, 4), cell(3, 5), cell(3, 6), cell(3, 7)]);
+    page.click("#motion-MotionDetectionEnable");
+    page.click("#motion-save");
+    page.until("the page to confirm", || {
+        (page
+            .string("document.querySelector('#motion-status').textContent")
+            .as_deref()
+            == Some("Saved."))
+        .then_some(())
+    });
+    let mut rows = ["0000"; 12];
+    rows[2] = "0800";
+    rows[3] = "0F00";
+    assert_eq!(
+        cgi_value(&camera, "/motion.cgi", "MotionMask"),
+        rows.join(",")
+    );
+    assert_eq!(
+        cgi_value(&camera, "/motion.cgi", "MotionDetectionEnable"),
+        "1"
+    );
+
+    // A bad value: the server's reason under its field, nothing saved.
+    page.type_over("#motion-EventInterval", "0");
+    page.click("#motion-save");
+    let shown = page.until("the reason next to the field", || {
+        page.string("document.querySelector('#e-EventInterval').textContent || null")
+    });
+    assert!(shown.starts_with("EventInterval"), "{shown}");
+    assert_eq!(cgi_value(&camera, "/motion.cgi", "EventInterval"), "60");
+
+    page.reload();
+    page.open_settings("motion");
+    let watched = page
+        .string(
+            "JSON.stringify([...document.querySelectorAll('#motion-grid button[data-watched=true]')]\
+             .map((c) => `${c.dataset.row},${c.dataset.col}`))",
+        )
+        .expect("cells");
+    assert_eq!(watched, r#"["2,4","3,4","3,5","3,6","3,7"]"#);
 }

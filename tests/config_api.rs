@@ -1827,6 +1827,9 @@ fn role_rows() -> Vec<Row> {
         ("GET", "/image.jpg", "", Needs::Viewer, 200),
         ("GET", "/mjpeg.cgi", "", Needs::Viewer, 200),
         ("GET", "/iocontrol.cgi", "", Needs::Viewer, 200),
+        // Extensions (README, "Motion detection and alarm inputs").
+        ("GET", "/motion.cgi", "", Needs::Admin, 200),
+        ("GET", "/eventlog.cgi", "", Needs::Viewer, 200),
         (
             "POST",
             "/iocontrol.cgi",

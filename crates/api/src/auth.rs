@@ -178,6 +178,8 @@ pub fn required_access<'a>(
             Some(Access::Viewer)
         }
         _ if ONVIF_PATHS.contains(&path) => Some(Access::InMessage),
+        // Extension: when and why events happened; a viewer sees the pictures anyway.
+        "/eventlog.cgi" => Some(Access::Viewer),
         "/iocontrol.cgi" => Some(iocontrol_access(param_names)),
         "/pantiltcontrol.cgi" => Some(Access::Operator),
         "/comport.cgi" => Some(Access::Admin),

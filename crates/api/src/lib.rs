@@ -66,11 +66,13 @@
 //! `/pantiltcontrol.cgi` driven by GET with a query; ZoneMinder's DCS-5020L module sends
 //! `SetCurrentPosition=<n>&SetName=..` (not the spec's `SetPosition`) to store a preset,
 //! and `/daynight.cgi`, `/motion.cgi`, `/nightmodecontrol.cgi` (not in the spec) are
-//! called by drivers of related models.
+//! called by drivers of related models; `/motion.cgi` is served here as an extension with
+//! those drivers' `MotionDetectionEnable` (see [`MotionConfig`]).
 
 mod auth;
 mod error;
 pub mod mail;
+mod motion;
 pub mod password;
 pub mod platform;
 mod ratelimit;
@@ -87,6 +89,7 @@ pub use auth::{
     Decision, Denied, Principal, Role, ONVIF_PATHS, SNAPSHOT_ALIASES, STREAM_ALIASES,
 };
 pub use error::ApiError;
+pub use motion::MotionConfig;
 pub use platform::{Platform, PlatformError};
 pub use ratelimit::LoginLimiter;
 pub use resources::Resource;

@@ -35,11 +35,13 @@ pub enum Resource {
     Email,
     /// `/reset.cgi` (3.6.1/3.6.2).
     Reset,
+    /// `/motion.cgi`: motion detection and event actions (extension, after the spec's).
+    Motion,
 }
 
 impl Resource {
     /// Every resource, in the spec's order.
-    pub const ALL: [Resource; 16] = [
+    pub const ALL: [Resource; 17] = [
         Resource::CgiVersion,
         Resource::ISystem,
         Resource::System,
@@ -56,6 +58,7 @@ impl Resource {
         Resource::Upload,
         Resource::Email,
         Resource::Reset,
+        Resource::Motion,
     ];
 
     /// The request path.
@@ -77,6 +80,7 @@ impl Resource {
             Resource::Upload => "/upload.cgi",
             Resource::Email => "/email.cgi",
             Resource::Reset => "/reset.cgi",
+            Resource::Motion => "/motion.cgi",
         }
     }
 

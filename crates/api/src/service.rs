@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use chrono::NaiveDateTime;
 
 use crate::error::ApiError;
+use crate::motion::MotionConfig;
 use crate::password::{self, RandomError};
 use crate::platform::{format_mac, Platform, PlatformError};
 use crate::resources::Resource;
@@ -151,6 +152,8 @@ pub struct Effects {
     pub upload_changed: bool,
     /// E-mail settings changed.
     pub email_changed: bool,
+    /// `/motion.cgi` settings changed.
+    pub motion_changed: bool,
     /// `ConfigReboot=Yes` or `Reset=Yes`: restart the pipeline.
     pub reboot: bool,
     /// `FactoryReset=Yes`: the state is back to factory settings; restart the pipeline.
@@ -327,6 +330,7 @@ impl ConfigService {
                 |s| &mut s.email,
                 |e| e.email_changed = true,
             )?,
+            Resource::Motion => self.set_motion(&params)?,
             _ => {
                 return Err(ApiError::ReadOnly {
                     resource: resource.path(),
@@ -370,6 +374,19 @@ impl ConfigService {
             mark(&mut effects);
         }
         Ok(effects)
+    }
+
+    /// Like [`Self::set_simple`], with the mask stored in its canonical spelling
+    /// (upper-case digits, no spaces) whatever the client typed.
+    fn set_motion(&mut self, params: &[&(String, String)]) -> Result<Effects, ApiError> {
+        let mut next = self.edit(Resource::Motion, params, |s| &mut s.motion)?;
+        next.motion.mask = next.motion.parsed_mask()?.to_string();
+        let changed = next.motion != self.state.motion;
+        self.commit(next)?;
+        Ok(Effects {
+            motion_changed: changed,
+            ..Effects::default()
+        })
     }
 
     fn set_system(&mut self, params: &[&(String, String)]) -> Result<Effects, ApiError> {
@@ -576,6 +593,7 @@ impl ConfigService {
             effects.access_changed = true;
             effects.upload_changed = true;
             effects.email_changed = true;
+            effects.motion_changed = true;
             effects.factory_reset = true;
             effects.generated_admin_password = generated;
             self.commit(fresh)?;
@@ -637,6 +655,7 @@ impl ConfigService {
             Resource::Wireless => schema::render::<WirelessConfig>(&state.wireless, &mut out),
             Resource::Upload => schema::render::<UploadConfig>(&state.upload, &mut out),
             Resource::Email => schema::render::<EmailConfig>(&state.email, &mut out),
+            Resource::Motion => schema::render::<MotionConfig>(&state.motion, &mut out),
             _ => {}
         }
         out

@@ -1676,3 +1676,110 @@ fn an_unreadable_state_file_is_a_start_up_error_not_a_factory_reset() {
         "nothing written or moved"
     );
 }
+
+#[test]
+fn motion_table_sets_reads_back_and_rejects_bad_values_whole() {
+    let (_dir, mut s) = service();
+    let body = get(&mut s, Resource::Motion);
+    assert_eq!(
+        names(&body),
+        [
+            "MotionDetectionEnable",
+            "MotionMask",
+            "MotionDetectionSensitivity",
+            "EventUpload",
+            "EventEmail",
+            "EventTrigger",
+            "EventTriggerSeconds",
+            "EventInterval"
+        ]
+    );
+    assert_eq!(value(&body, "MotionMask"), ["FFFF"; 12].join(","));
+    let typed = "0000, 0000,00ff,00FF,0000,0000,0000,0000,0000,0000,0000,8001";
+    let reply = accepted(
+        &mut s,
+        Resource::Motion,
+        &[
+            ("MotionDetectionEnable", "1"),
+            ("MotionDetectionSensitivity", "80"),
+            ("MotionMask", typed),
+            ("EventTrigger", "2"),
+        ],
+    );
+    assert!(reply.effects.motion_changed);
+    assert_eq!(
+        value(&reply.body, "MotionMask"),
+        "0000,0000,00FF,00FF,0000,0000,0000,0000,0000,0000,0000,8001",
+        "stored in the canonical spelling"
+    );
+    assert_eq!(value(&reply.body, "MotionDetectionSensitivity"), "80");
+    let again = accepted(
+        &mut s,
+        Resource::Motion,
+        &[("MotionDetectionSensitivity", "80")],
+    );
+    assert!(!again.effects.motion_changed);
+
+    let mut eleven_rows = ["FFFF"; 11].join(",");
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("MotionMask", &eleven_rows)],
+        "MotionMask",
+    );
+    eleven_rows.push_str(",FFFG");
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("MotionDetectionEnable", "0"), ("MotionMask", &eleven_rows)],
+        "MotionMask",
+    );
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("MotionDetectionSensitivity", "101")],
+        "MotionDetectionSensitivity",
+    );
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("EventTrigger", "4")],
+        "EventTrigger",
+    );
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("EventTriggerSeconds", "0")],
+        "EventTriggerSeconds",
+    );
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("EventInterval", "0")],
+        "EventInterval",
+    );
+    rejected(
+        &mut s,
+        Resource::Motion,
+        &[("MotionSpeed", "1")],
+        "MotionSpeed: unknown parameter of /motion.cgi",
+    );
+}
+
+#[test]
+fn factory_reset_restores_the_motion_table() {
+    let (_dir, mut s) = service();
+    accepted(
+        &mut s,
+        Resource::Motion,
+        &[
+            ("MotionDetectionEnable", "1"),
+            ("MotionMask", &["0F0F"; 12].join(",")),
+        ],
+    );
+    let reply = accepted(&mut s, Resource::Reset, &[("FactoryReset", "Yes")]);
+    assert!(reply.effects.motion_changed);
+    let body = get(&mut s, Resource::Motion);
+    assert_eq!(value(&body, "MotionDetectionEnable"), "0");
+    assert_eq!(value(&body, "MotionMask"), ["FFFF"; 12].join(","));
+}

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::motion::MotionConfig;
 use crate::schema::{self, Section};
 use crate::sections::{
     DateTimeConfig, EmailConfig, ImageConfig, NetworkConfig, SystemConfig, UploadConfig,
@@ -65,6 +66,9 @@ pub struct State {
     pub users: Vec<UserRecord>,
     /// PTZ presets, sorted by position.
     pub presets: Vec<PresetRecord>,
+    /// `/motion.cgi` (extension). Files written before it existed load with its factory
+    /// values: an added section keeps the layout version, like an added field.
+    pub motion: MotionConfig,
 }
 
 impl Default for State {
@@ -81,6 +85,7 @@ impl Default for State {
             email: EmailConfig::default(),
             users: Vec::new(),
             presets: Vec::new(),
+            motion: MotionConfig::default(),
         }
     }
 }
@@ -111,6 +116,7 @@ impl State {
         validate_section(&self.wireless)?;
         validate_section(&self.upload)?;
         validate_section(&self.email)?;
+        validate_section(&self.motion)?;
         validate_users(&self.users, &self.system.admin_id)?;
         validate_presets(&self.presets)
     }
@@ -208,6 +214,21 @@ mod tests {
             ImageConfig::default().video_resolution
         );
         assert_eq!(state.system, SystemConfig::default());
+    }
+
+    #[test]
+    fn a_file_from_before_motion_detection_loads_with_it_off() {
+        let mut old = State::factory("pw");
+        old.image.brightness = 10;
+        let mut table: toml::Table =
+            toml::from_str(&toml::to_string(&old).expect("serialises")).expect("parses");
+        table.remove("motion");
+        let text = toml::to_string(&table).expect("serialises");
+        assert!(!text.contains("motion"));
+        let state: State = toml::from_str(&text).expect("parses");
+        state.validate().expect("valid");
+        assert_eq!(state.motion, MotionConfig::default());
+        assert_eq!(state.image.brightness, 10);
     }
 
     #[test]

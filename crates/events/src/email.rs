@@ -75,6 +75,58 @@ pub fn compose(
         .map_err(|e| DeliveryError::new(FailureKind::Refused, e.to_string()))
 }
 
+/// Sends the frames of an event that `source` raised at the camera's local time `at`.
+pub fn send_event(
+    settings: &EmailSettings,
+    jpegs: &[&[u8]],
+    source: &str,
+    at: NaiveDateTime,
+) -> Result<(), DeliveryError> {
+    let message = compose_event(settings, jpegs, source, at)?;
+    transport(settings)?
+        .send(&message)
+        .map(drop)
+        .map_err(classify)
+}
+
+/// The e-mail for an event: subject `<camera name>: <source> event yyyy-mm-dd hh:mm:ss`,
+/// a text part, and the frames attached in order as `event_YYYYMMDD_HHMMSS_N.jpg`.
+pub fn compose_event(
+    settings: &EmailSettings,
+    jpegs: &[&[u8]],
+    source: &str,
+    at: NaiveDateTime,
+) -> Result<Message, DeliveryError> {
+    let first_receiver = settings
+        .receivers
+        .first()
+        .ok_or_else(|| DeliveryError::new(FailureKind::Refused, "no receiver address is set"))?;
+    let sender = settings.sender.as_ref().unwrap_or(first_receiver);
+    let shown_time = at.format("%Y-%m-%d %H:%M:%S");
+    let text = format!(
+        "Event ({source}) on camera \"{}\" at {shown_time} (camera time): {} frames attached.\r\n",
+        settings.camera_name,
+        jpegs.len()
+    );
+    let jpeg_type = ContentType::parse("image/jpeg")
+        .map_err(|e| DeliveryError::new(FailureKind::Protocol, e.to_string()))?;
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
+    for (n, jpeg) in jpegs.iter().enumerate() {
+        let file_name = format!("event_{}_{}.jpg", at.format("%Y%m%d_%H%M%S"), n + 1);
+        parts = parts.singlepart(Attachment::new(file_name).body(jpeg.to_vec(), jpeg_type.clone()));
+    }
+    let mut builder = Message::builder().from(sender.clone()).subject(format!(
+        "{}: {source} event {shown_time}",
+        settings.camera_name
+    ));
+    for receiver in &settings.receivers {
+        builder = builder.to(receiver.clone());
+    }
+    builder
+        .multipart(parts)
+        .map_err(|e| DeliveryError::new(FailureKind::Refused, e.to_string()))
+}
+
 fn transport(settings: &EmailSettings) -> Result<SmtpTransport, DeliveryError> {
     let parameters = TlsParameters::new(settings.server.clone())
         .map_err(|e| DeliveryError::new(FailureKind::Protocol, e.to_string()))?;
@@ -156,5 +208,29 @@ mod tests {
         let message = compose(&settings(""), b"jpeg", taken()).expect("composes");
         let text = String::from_utf8(message.formatted()).expect("ascii");
         assert!(text.contains("From: owner@example.com\r\n"), "{text}");
+    }
+
+    #[test]
+    fn an_event_message_attaches_every_frame_in_order() {
+        let frames: [&[u8]; 3] = [
+            &[0xff, 0xd8, 1, 0xff, 0xd9],
+            &[0xff, 0xd8, 2, 0xff, 0xd9],
+            &[0xff, 0xd8, 3, 0xff, 0xd9],
+        ];
+        let message = compose_event(&settings("cam@example.com"), &frames, "motion", taken())
+            .expect("composes");
+        let text = String::from_utf8(message.formatted()).expect("ascii");
+        assert!(
+            text.contains("Subject: Front door: motion event 2024-05-06 07:08:09\r\n"),
+            "{text}"
+        );
+        let names: Vec<usize> = (1..=3)
+            .map(|n| {
+                text.find(&format!("filename=\"event_20240506_070809_{n}.jpg\""))
+                    .unwrap_or_else(|| panic!("attachment {n} missing"))
+            })
+            .collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "in order");
+        assert!(text.contains("3 frames attached"));
     }
 }

@@ -99,6 +99,27 @@ impl Job for UploadJob {
         Ok(())
     }
 
+    fn takes_events(&self) -> bool {
+        !self.settings.server.host.is_empty()
+    }
+
+    const EVENT_FRAMES_TOGETHER: bool = false;
+
+    /// Event frames are named like manual uploads (`FTPManualBaseFileName`,
+    /// `FTPManualFileMode`): the spec gives events no names of their own.
+    fn deliver_event(
+        &mut self,
+        frames: &[Frame],
+        _source: &str,
+        local: NaiveDateTime,
+        now: Duration,
+    ) -> Result<(), DeliveryError> {
+        for frame in frames {
+            self.deliver(frame, Trigger::Manual, local, now)?;
+        }
+        Ok(())
+    }
+
     fn rest(&mut self, now: Duration) {
         self.client.close_idle(now);
     }
@@ -165,6 +186,24 @@ impl Job for EmailJob {
         _now: Duration,
     ) -> Result<(), DeliveryError> {
         email::send(&self.settings, frame.jpeg(), local)
+    }
+
+    fn takes_events(&self) -> bool {
+        !self.settings.server.is_empty() && !self.settings.receivers.is_empty()
+    }
+
+    const EVENT_FRAMES_TOGETHER: bool = true;
+
+    /// One e-mail per event, with every frame attached.
+    fn deliver_event(
+        &mut self,
+        frames: &[Frame],
+        source: &str,
+        local: NaiveDateTime,
+        _now: Duration,
+    ) -> Result<(), DeliveryError> {
+        let jpegs: Vec<&[u8]> = frames.iter().map(Frame::jpeg).collect();
+        email::send_event(&self.settings, &jpegs, source, local)
     }
 
     fn rest(&mut self, _now: Duration) {}

@@ -36,6 +36,12 @@
 //! - **Frequency `Auto`**: each new frame as soon as the previous upload finished.
 //! - **Schedules** use the camera's time zone; a window whose stop is before its start
 //!   runs past midnight and belongs to the day it starts on.
+//! - **Events** ([`EventsHandle::fire`]: motion, alarm inputs) deliver their own frames
+//!   whatever the schedule and switches say, as long as the channel has a server: FTP
+//!   uploads each frame as soon as it is there, named like manual uploads; e-mail waits for
+//!   the post-event frames and sends one message with all of them attached. A failed event
+//!   is retried after the back-off and given up after three attempts; a newer event
+//!   replaces one still pending.
 //! - **E-mail**: port 465 is TLS from the start, any other port STARTTLS when offered;
 //!   an empty sender is replaced by the (first) receiver; several receivers may be given
 //!   separated by `,` or `;`.
@@ -65,7 +71,7 @@ pub use settings::{
     EmailSettings, FileMode, FileNaming, Frequency, FtpServer, Schedule, Secret, SettingsError,
     SmtpLogin, UnusableSettings, UploadSettings, Window,
 };
-pub use worker::{ChannelStats, BACKOFF_MAX};
+pub use worker::{ChannelStats, EventBurst, BACKOFF_MAX};
 
 use jobs::{EmailJob, UploadJob};
 use worker::{ChannelStatus, Command, Job, Worker};
@@ -248,6 +254,19 @@ impl EventsHandle {
     pub fn set_manual_email(&self, on: bool) {
         self.shared.manual_email.store(on, Ordering::Relaxed);
         let _ = self.shared.email.send(Command::Manual(on));
+    }
+
+    /// Delivers the frames of an event by FTP (`upload`) and/or e-mail (`email`), each
+    /// when its server is configured; a channel busy with a schedule delivery takes the
+    /// event right after it. Never blocks.
+    pub fn fire(&self, burst: EventBurst, upload: bool, email: bool) {
+        let burst = Arc::new(burst);
+        if upload {
+            let _ = self.shared.upload.send(Command::Event(Arc::clone(&burst)));
+        }
+        if email {
+            let _ = self.shared.email.send(Command::Event(burst));
+        }
     }
 
     /// The `ImageUpload` switch as last set.

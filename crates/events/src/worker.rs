@@ -87,6 +87,19 @@ pub trait Job: Send + 'static {
         local: NaiveDateTime,
         now: Duration,
     ) -> Result<(), DeliveryError>;
+    /// Whether events can be delivered at all (a server is configured).
+    fn takes_events(&self) -> bool;
+    /// Whether an event's frames go out together (one e-mail) rather than one by one
+    /// as they arrive (FTP files).
+    const EVENT_FRAMES_TOGETHER: bool;
+    /// Sends frames of an event that `source` raised.
+    fn deliver_event(
+        &mut self,
+        frames: &[Frame],
+        source: &str,
+        local: NaiveDateTime,
+        now: Duration,
+    ) -> Result<(), DeliveryError>;
     /// Called while nothing is due: a chance to close idle connections.
     fn rest(&mut self, now: Duration);
     /// Called once when the worker stops.
@@ -99,8 +112,39 @@ pub enum Command<S> {
     Configure(S, CameraTimeZone),
     /// The manual switch.
     Manual(bool),
+    /// An event happened: deliver its frames.
+    Event(Arc<EventBurst>),
     /// Finish the current delivery and stop.
     Stop,
+}
+
+/// The frames of one event: references into the capture ring taken just before it, and
+/// how many newer frames to add as they are captured.
+#[derive(Debug, Clone)]
+pub struct EventBurst {
+    /// What raised the event, for logs, the e-mail subject and file names (`motion`,
+    /// `input1`).
+    pub source: String,
+    /// Frames from before the event, oldest first (references, not copies).
+    pub pre: Vec<Frame>,
+    /// Frames to take after the event.
+    pub post: u32,
+}
+
+/// Longest an event waits for its post-event frames (a source that stopped).
+const EVENT_GATHER_LIMIT: Duration = Duration::from_secs(10);
+/// Attempts per event before it is given up (each after the back-off).
+const EVENT_ATTEMPTS: u32 = 3;
+
+/// An event being delivered.
+struct PendingEvent {
+    burst: Arc<EventBurst>,
+    /// Frames gathered and not yet delivered, oldest first.
+    frames: Vec<Frame>,
+    post_left: u32,
+    last_seq: u64,
+    give_up_gathering: Duration,
+    attempts: u32,
 }
 
 /// What a worker publishes for other threads; every read is a cheap atomic load.
@@ -186,6 +230,7 @@ pub struct Worker<J: Job> {
     backoff: Backoff,
     episode: Option<FailureKind>,
     failures_in_episode: u64,
+    event: Option<PendingEvent>,
 }
 
 impl<J: Job> Worker<J> {
@@ -213,6 +258,7 @@ impl<J: Job> Worker<J> {
             backoff: Backoff::new(),
             episode: None,
             failures_in_episode: 0,
+            event: None,
         }
     }
 
@@ -232,6 +278,9 @@ impl<J: Job> Worker<J> {
     fn step(&mut self) -> Duration {
         let now = self.clock.monotonic();
         let local = self.zone.local(self.clock.now());
+        if self.event.is_some() {
+            return self.step_event(now, local);
+        }
         let Some(plan) = self.job.plan(self.manual, local) else {
             self.status.active.store(false, Ordering::Relaxed);
             self.current = None;
@@ -278,6 +327,85 @@ impl<J: Job> Worker<J> {
             Err(error) => self.failed(error, finished),
         }
         Duration::ZERO
+    }
+
+    /// Gathers the pending event's post-event frames and delivers what is ready.
+    fn step_event(&mut self, now: Duration, local: NaiveDateTime) -> Duration {
+        let Some(event) = self.event.as_mut() else {
+            return Duration::ZERO;
+        };
+        if event.post_left > 0 {
+            match self.frames.latest() {
+                Some(frame) if frame.meta().seq > event.last_seq => {
+                    event.last_seq = frame.meta().seq;
+                    event.frames.push(frame);
+                    event.post_left -= 1;
+                }
+                _ if now >= event.give_up_gathering => event.post_left = 0,
+                _ => {}
+            }
+        }
+        if event.frames.is_empty() && event.post_left == 0 {
+            self.event = None;
+            return Duration::ZERO;
+        }
+        let ready = if J::EVENT_FRAMES_TOGETHER {
+            event.post_left == 0
+        } else {
+            !event.frames.is_empty()
+        };
+        if !ready || now < self.backoff.retry_at {
+            return AUTO_POLL;
+        }
+        let batch = if J::EVENT_FRAMES_TOGETHER {
+            event.frames.len()
+        } else {
+            1
+        };
+        let burst = Arc::clone(&event.burst);
+        let frames: Vec<Frame> = event.frames.drain(..batch).collect();
+        let result = self.job.deliver_event(&frames, &burst.source, local, now);
+        let finished = self.clock.monotonic();
+        match result {
+            Ok(()) => self.succeeded(),
+            Err(error) => {
+                self.failed(error, finished);
+                if let Some(event) = self.event.as_mut() {
+                    event.attempts += 1;
+                    if event.attempts < EVENT_ATTEMPTS {
+                        // Put the frames back for the next attempt after the back-off.
+                        event.frames.splice(0..0, frames);
+                    } else {
+                        log::warn!(
+                            "{}: giving up the frames of a {} event after {EVENT_ATTEMPTS} attempts",
+                            J::NAME,
+                            burst.source
+                        );
+                    }
+                }
+            }
+        }
+        Duration::ZERO
+    }
+
+    fn start_event(&mut self, burst: Arc<EventBurst>) {
+        if !self.job.takes_events() {
+            log::debug!(
+                "{}: not configured; {} event not delivered",
+                J::NAME,
+                burst.source
+            );
+            return;
+        }
+        let last_seq = burst.pre.last().map_or(0, |f| f.meta().seq);
+        self.event = Some(PendingEvent {
+            frames: burst.pre.clone(),
+            post_left: burst.post,
+            last_seq,
+            give_up_gathering: self.clock.monotonic() + EVENT_GATHER_LIMIT,
+            attempts: 0,
+            burst,
+        });
     }
 
     fn succeeded(&mut self) {
@@ -363,6 +491,12 @@ impl<J: Job> Worker<J> {
                 self.manual = on;
                 true
             }
+            Ok(Command::Event(burst)) => {
+                // A newer event replaces one still pending: rate limits keep this rare,
+                // and the newest pictures matter most.
+                self.start_event(burst);
+                true
+            }
         }
     }
 }
@@ -399,6 +533,8 @@ mod tests {
         attempts: Vec<(u64, Trigger)>,
         clock: ManualClock,
         takes: Duration,
+        /// (time, frame seq) of every event frame delivered.
+        events: Vec<(u64, u64)>,
     }
 
     impl Job for Fake {
@@ -435,6 +571,24 @@ mod tests {
             self.results.pop_front().unwrap_or(Ok(()))
         }
 
+        fn takes_events(&self) -> bool {
+            true
+        }
+
+        const EVENT_FRAMES_TOGETHER: bool = false;
+
+        fn deliver_event(
+            &mut self,
+            frames: &[Frame],
+            _source: &str,
+            _local: NaiveDateTime,
+            now: Duration,
+        ) -> Result<(), DeliveryError> {
+            self.events
+                .extend(frames.iter().map(|f| (now.as_secs(), f.meta().seq)));
+            self.results.pop_front().unwrap_or(Ok(()))
+        }
+
         fn rest(&mut self, _now: Duration) {}
 
         fn close(&mut self) {}
@@ -466,6 +620,7 @@ mod tests {
             attempts: Vec::new(),
             clock: clock.clone(),
             takes: Duration::ZERO,
+            events: Vec::new(),
         };
         let worker = Worker::new(
             job,
@@ -602,6 +757,56 @@ mod tests {
             .attempts
             .iter()
             .all(|(_, t)| *t == Trigger::Manual));
+    }
+
+    #[test]
+    fn an_event_sends_its_pre_frames_then_each_new_frame_up_to_its_count() {
+        let mut rig = rig(None, Vec::new());
+        let pre = rig.worker.frames.latest().into_iter().collect();
+        let burst = EventBurst {
+            source: "motion".into(),
+            pre,
+            post: 2,
+        };
+        rig.commands
+            .send(Command::Event(Arc::new(burst)))
+            .expect("send");
+        rig.run_until(1);
+        assert_eq!(
+            rig.worker.job.events,
+            [(0, 1)],
+            "the pre-event frame at once"
+        );
+        publish(&mut rig.publisher);
+        rig.run_until(2);
+        publish(&mut rig.publisher);
+        publish(&mut rig.publisher);
+        rig.run_until(5);
+        assert_eq!(
+            rig.worker.job.events,
+            [(0, 1), (2, 2), (3, 4)],
+            "two post-event frames, the newest each time"
+        );
+        assert!(rig.worker.event.is_none());
+        assert!(rig.worker.job.attempts.is_empty(), "no schedule delivery");
+    }
+
+    #[test]
+    fn a_failed_event_frame_is_retried_after_the_back_off_then_given_up() {
+        let failures = vec![unreachable(); 3];
+        let mut rig = rig(None, failures);
+        let burst = EventBurst {
+            source: "input1".into(),
+            pre: rig.worker.frames.latest().into_iter().collect(),
+            post: 0,
+        };
+        rig.commands
+            .send(Command::Event(Arc::new(burst)))
+            .expect("send");
+        rig.run_until(10);
+        assert_eq!(rig.worker.job.events, [(0, 1), (1, 1), (3, 1)]);
+        assert!(rig.worker.event.is_none(), "given up after three attempts");
+        assert_eq!(rig.worker.status.stats().failed, 3);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::sim::SimOutput;
 use crate::gpio::{Gpio, GpioConfig, GpioError, LineConfig};
+use crate::input::DigitalInput;
 use crate::led::{BlinkingLed, Led, LedMode};
 use crate::output::DigitalOutput;
 use crate::serial::{Serial, SerialBackendConfig, SerialError};
@@ -36,6 +37,11 @@ pub struct HalConfig {
     pub trigger1_output: Option<LineConfig>,
     /// Output driven by `Trigger2`.
     pub trigger2_output: Option<LineConfig>,
+    /// Alarm input 1 (a door contact, a PIR sensor): raises an event when it becomes
+    /// active. `active_low` for contacts that pull the line to ground.
+    pub trigger1_input: Option<LineConfig>,
+    /// Alarm input 2.
+    pub trigger2_input: Option<LineConfig>,
     /// The status LED.
     pub led: Option<LineConfig>,
     /// The serial port of `/comport.cgi` (default: sim).
@@ -63,6 +69,8 @@ pub struct Hal {
     pub gpio: Gpio,
     /// `Trigger1` and `Trigger2` outputs.
     pub trigger_outputs: [Box<dyn DigitalOutput>; 2],
+    /// Alarm inputs 1 and 2, where wired.
+    pub trigger_inputs: [Option<Box<dyn DigitalInput>>; 2],
     /// The status LED, starting in [`LedMode::Normal`].
     pub led: Box<dyn Led>,
     /// The serial port.
@@ -77,6 +85,16 @@ impl Hal {
             output(&gpio, config.trigger1_output)?,
             output(&gpio, config.trigger2_output)?,
         ];
+        let trigger_inputs = [
+            config
+                .trigger1_input
+                .map(|line| gpio.input(line))
+                .transpose()?,
+            config
+                .trigger2_input
+                .map(|line| gpio.input(line))
+                .transpose()?,
+        ];
         let led = Box::new(BlinkingLed::spawn(
             output(&gpio, config.led)?,
             LedMode::Normal,
@@ -85,6 +103,7 @@ impl Hal {
         Ok(Hal {
             gpio,
             trigger_outputs,
+            trigger_inputs,
             led,
             serial,
         })
@@ -166,6 +185,21 @@ mod tests {
         assert!(hal.trigger_outputs[0].get());
         hal.trigger_outputs[0].set(false).unwrap();
         assert_eq!(trigger1.history(), vec![true, false]);
+    }
+
+    #[test]
+    fn configured_sim_inputs_are_driven_through_a_probe() {
+        let config: HalConfig =
+            toml::from_str("[trigger2_input]\nline = 4\nactive_low = true").unwrap();
+        let hal = Hal::from_config(&config).unwrap();
+        assert!(hal.trigger_inputs[0].is_none());
+        let input = hal.trigger_inputs[1].as_ref().expect("wired");
+        let Gpio::Sim(sim) = &hal.gpio else {
+            panic!("sim is the default backend")
+        };
+        assert!(!input.read().unwrap());
+        sim.probe_input(4).expect("requested").set(true);
+        assert!(input.read().unwrap());
     }
 
     #[test]

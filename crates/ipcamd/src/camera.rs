@@ -21,6 +21,8 @@ use ipcam_events::EventsHandle;
 use ipcam_httpd::{Broadcast, Chunk};
 use ipcam_ptz::PositionReader;
 
+use crate::alarm::FrameTap;
+
 /// The multipart boundary exactly as the spec writes it, parameter and delimiter alike.
 pub(crate) const BOUNDARY: &str = "--video boundary--";
 /// `Content-Type` of `/mjpeg.cgi`, byte for byte as in spec 4.1.2.
@@ -133,6 +135,8 @@ pub(crate) struct Pipeline {
     pub(crate) max_slots: usize,
     pub(crate) stamp: PartStamp,
     pub(crate) frames: Broadcast<MjpegPart>,
+    /// Every frame is offered here too (never waiting): the alarm thread's feed.
+    pub(crate) tap: FrameTap,
 }
 
 impl Pipeline {
@@ -140,6 +144,7 @@ impl Pipeline {
     pub(crate) fn start(&self, settings: ImageSettings) -> Result<Capture, CaptureError> {
         let stamp = self.stamp.clone();
         let frames = self.frames.clone();
+        let tap = self.tap.clone();
         let options = CaptureOptions {
             auto_fps: self.auto_fps,
             max_slots: self.max_slots,
@@ -147,7 +152,8 @@ impl Pipeline {
                 stamp.write_header(jpeg_len, out)
             })),
             on_publish: Some(Box::new(move |frame: &Frame| {
-                frames.publish(MjpegPart(frame.clone()))
+                frames.publish(MjpegPart(frame.clone()));
+                tap.offer(frame);
             })),
             ..CaptureOptions::default()
         };

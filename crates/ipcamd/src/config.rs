@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipcam_hal::HalConfig;
+
+pub use crate::alarm::EventsConfig;
 use ipcam_httpd::Limits;
 use ipcam_ptz::PtzConfig;
 use serde::Deserialize;
@@ -63,6 +65,8 @@ pub struct Config {
     pub platform: PlatformConfig,
     /// ONVIF services and WS-Discovery.
     pub onvif: crate::onvif::OnvifConfig,
+    /// Event frames, the event log and the alarm inputs' debounce.
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             hal: HalConfig::default(),
             platform: PlatformConfig::default(),
             onvif: crate::onvif::OnvifConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -239,7 +244,8 @@ impl Config {
                 "must be 1..=120",
             ),
         ];
-        match checks.into_iter().find(|(bad, _, _)| *bad) {
+        let events = self.events.checks();
+        match checks.into_iter().chain(events).find(|(bad, _, _)| *bad) {
             Some((_, key, reason)) => Err(ConfigError::Value { key, reason }),
             None => Ok(()),
         }

@@ -25,6 +25,7 @@ use ipcam_hal::Led;
 use ipcam_httpd::{ListenerId, Responder, Response, ServerHandle, Status};
 use ipcam_ptz::{Command, PresetSlot, PtzHandle};
 
+use crate::alarm::AlarmsHandle;
 use crate::camera::{image_settings, Pipeline};
 use crate::presets;
 use crate::routes::AccessEpoch;
@@ -60,6 +61,7 @@ pub(crate) struct Plant {
     pub(crate) led: Arc<dyn Led>,
     pub(crate) ptz: PtzHandle,
     pub(crate) events: EventsHandle,
+    pub(crate) alarms: AlarmsHandle,
     pub(crate) model: String,
     /// Advanced when logins or access control change, so open streams re-check.
     pub(crate) access: AccessEpoch,
@@ -193,6 +195,9 @@ impl Worker {
         }
         if effects.access_changed || effects.factory_reset {
             self.plant.access.advance();
+        }
+        if effects.motion_changed {
+            self.plant.alarms.configure(&self.service.state().motion);
         }
         if effects.factory_reset {
             log::info!("factory reset: restoring every setting");

@@ -7,26 +7,28 @@
 //! parameters answers 204 without moving: home-automation drivers poll it as a "refresh",
 //! and the web page uses it to learn whether the user may steer.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use ipcam_api::timezone::DATE_TIME_LEN;
 use ipcam_api::CameraClock;
 use ipcam_events::EventsHandle;
-use ipcam_hal::{DigitalOutput, EnqueueError, SerialWriter};
+use ipcam_hal::{EnqueueError, SerialWriter};
 use ipcam_httpd::{Response, Status};
 use ipcam_ptz::cgi::{parse_pantilt, ParamError};
 use ipcam_ptz::{Effect, PresetRecord, PtzError, PtzHandle};
 
+use crate::alarm::{AlarmsHandle, TriggerOutputs};
 use crate::camera::{IoBit, IoStatus};
 
 /// The hardware the control CGIs drive.
 pub(crate) struct Controls {
-    pub(crate) triggers: [Box<dyn DigitalOutput>; 2],
+    pub(crate) triggers: TriggerOutputs,
     pub(crate) serial: SerialWriter,
     pub(crate) io: Arc<IoStatus>,
     pub(crate) ptz: PtzHandle,
     pub(crate) clock: CameraClock,
     pub(crate) events: EventsHandle,
+    pub(crate) alarms: AlarmsHandle,
 }
 
 /// What a pan-tilt request needs next.
@@ -45,7 +47,9 @@ const IO_NAMES: [(&str, IoBit); 4] = [
 ];
 
 impl Controls {
-    /// `GET /iocontrol.cgi` (5.1.1): the spec's single `&`-joined line.
+    /// `GET /iocontrol.cgi` (5.1.1): the spec's single `&`-joined line, then the
+    /// extension fields `Motion`, `Input1`, `Input2` (after `CurrentTime`, so a client
+    /// that splits the line on `&` finds the spec's fields unchanged).
     pub(crate) fn io_status(&self) -> Response {
         let mut line = String::with_capacity(96);
         for (name, bit) in IO_NAMES {
@@ -54,6 +58,7 @@ impl Controls {
         let mut now = [0u8; DATE_TIME_LEN];
         line += "CurrentTime=";
         line += self.clock.format_now(&mut now);
+        line += &self.alarms.status_fields();
         line += "\r\n";
         Response::html(line)
     }
@@ -93,8 +98,8 @@ impl Controls {
 
     fn apply_io(&mut self, bit: IoBit, on: bool) -> Result<(), Response> {
         let output = match bit {
-            IoBit::Trigger1 => Some(&mut self.triggers[0]),
-            IoBit::Trigger2 => Some(&mut self.triggers[1]),
+            IoBit::Trigger1 => Some(0),
+            IoBit::Trigger2 => Some(1),
             IoBit::ImageUpload => {
                 self.events.set_manual_upload(on);
                 None
@@ -105,13 +110,23 @@ impl Controls {
             }
         };
         if let Some(output) = output {
-            output.set(on).map_err(|err| {
+            let mut triggers = self.triggers.lock().unwrap_or_else(PoisonError::into_inner);
+            triggers[output].set(on).map_err(|err| {
                 log::error!("cannot drive {bit:?}: {err}");
                 Response::error(Status::InternalError, "cannot drive the output")
             })?;
         }
         self.io.set(bit, on);
         Ok(())
+    }
+
+    /// `/eventlog.cgi` (extension): the newest events, newest first. It takes no
+    /// parameters but the cache-busters of browser dashboards.
+    pub(crate) fn event_log(&self, params: &[(String, String)]) -> Response {
+        match params.iter().find(|(name, _)| !is_cache_buster(name)) {
+            Some((name, _)) => bad_request(&format!("{name}: unknown parameter of /eventlog.cgi")),
+            None => Response::html(self.alarms.log_body()),
+        }
     }
 
     /// `/pantiltcontrol.cgi` (5.1.5–5.1.10).

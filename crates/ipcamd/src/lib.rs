@@ -7,9 +7,11 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the FTP and e-mail workers, the LED blinker and WS-Discovery. They share only
-//! atomics, the frame broadcast and channels.
+//! (motors), the FTP and e-mail workers, the alarm thread (events) with the motion
+//! detector's, the LED blinker and WS-Discovery. They share only atomics, the frame
+//! broadcast and channels.
 
+mod alarm;
 mod camera;
 mod client;
 pub mod config;
@@ -23,7 +25,7 @@ mod web;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -34,6 +36,7 @@ use ipcam_hal::{Gpio, Hal, Led, Serial};
 use ipcam_httpd::{Broadcast, Server, ServerHandle};
 use ipcam_ptz::Ptz;
 
+use crate::alarm::{AlarmParts, Alarms, TriggerOutputs};
 use crate::camera::{image_settings, IoStatus, MjpegPart, PartStamp, Pipeline};
 use crate::client::TrustedProxies;
 use crate::config::{Config, PlatformBackend};
@@ -106,6 +109,7 @@ pub struct Daemon {
     _ptz: Ptz,
     _events: Events,
     discovery: Option<ipcam_onvif::Discovery>,
+    _alarms: Alarms,
 }
 
 impl Daemon {
@@ -144,10 +148,12 @@ impl Daemon {
         if let Err(err) = events.handle().apply_state(&state) {
             log::error!("some stored upload/e-mail settings are unusable: {err}");
         }
+        let (tap, tapped) = alarm::frame_tap();
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
-            max_slots: camera::frame_pool_cap(config.server.max_connections),
+            max_slots: camera::frame_pool_cap(config.server.max_connections)
+                + config.events.pinned_frames(),
             stamp: PartStamp {
                 clock: service.clock(),
                 io: Arc::clone(&io),
@@ -155,20 +161,37 @@ impl Daemon {
                 events: events.handle(),
             },
             frames: frames.clone(),
+            tap,
         };
+        let triggers: TriggerOutputs = Arc::new(Mutex::new(hal.trigger_outputs));
+        let alarms = {
+            let position = ptz.handle().reader();
+            let parts = AlarmParts {
+                config: config.events.clone(),
+                inputs: hal.trigger_inputs,
+                outputs: Arc::clone(&triggers),
+                io: Arc::clone(&io),
+                events: events.handle(),
+                clock: service.clock(),
+                head_moving: Box::new(move || position.is_moving()),
+            };
+            Alarms::spawn(parts, tapped).map_err(io_error("cannot spawn the alarm thread"))?
+        };
+        alarms.handle().configure(&state.motion);
         let capture = pipeline.start(image_settings(&state.image)?)?;
         await_first_frame(&frames, &config.capture.source);
 
         let access = AccessEpoch::default();
         let (jobs, job_inbox) = crossbeam_channel::bounded(64);
         let controls = Controls {
-            triggers: hal.trigger_outputs,
+            triggers,
             serial: ipcam_hal::SerialWriter::spawn(hal.serial)
                 .map_err(ipcam_hal::HalError::Thread)?,
             io,
             ptz: ptz.handle(),
             clock: service.clock(),
             events: events.handle(),
+            alarms: alarms.handle(),
         };
         let identity = onvif::Identity {
             model: config.platform.model.clone(),
@@ -206,6 +229,7 @@ impl Daemon {
             led,
             ptz: ptz.handle(),
             events: events.handle(),
+            alarms: alarms.handle(),
             model: config.platform.model.clone(),
             access,
             state_dir: config.state_dir.clone(),
@@ -233,6 +257,7 @@ impl Daemon {
             _ptz: ptz,
             _events: events,
             discovery,
+            _alarms: alarms,
         })
     }
 

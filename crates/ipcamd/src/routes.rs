@@ -453,6 +453,7 @@ impl Handler for Routes {
                 .io_status()
                 .header("X-IPCam-Role", role_name(&principal))
                 .into(),
+            "/eventlog.cgi" => self.controls.event_log(&request.params).into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self
                 .controls

@@ -93,6 +93,7 @@ macro_rules! embed {
 
 embed!(INDEX_HTML, "index.html", "text/html; charset=utf-8");
 embed!(APP_JS, "app.js", "text/javascript; charset=utf-8");
+embed!(MOTION_JS, "motion.js", "text/javascript; charset=utf-8");
 embed!(STYLE_CSS, "style.css", "text/css; charset=utf-8");
 embed!(ICON_SVG, "icon.svg", "image/svg+xml");
 
@@ -102,6 +103,7 @@ pub(crate) fn asset(path: &str) -> Option<Asset> {
     match path {
         "/" | "/index.html" => Some(INDEX_HTML),
         "/web/app.js" => Some(APP_JS),
+        "/web/motion.js" => Some(MOTION_JS),
         "/web/style.css" => Some(STYLE_CSS),
         "/web/icon.svg" => Some(ICON_SVG),
         _ => None,
@@ -112,10 +114,11 @@ pub(crate) fn asset(path: &str) -> Option<Asset> {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 5] = [
+    const ALL: [&str; 6] = [
         "/",
         "/index.html",
         "/web/app.js",
+        "/web/motion.js",
         "/web/style.css",
         "/web/icon.svg",
     ];
@@ -182,7 +185,7 @@ mod tests {
         }
         tags.sort_unstable();
         tags.dedup();
-        assert_eq!(tags.len(), 4, "every file has its own tag");
+        assert_eq!(tags.len(), ALL.len() - 1, "every file has its own tag");
     }
 
     #[test]
@@ -235,35 +238,46 @@ mod tests {
         })
     }
 
+    /// Every script of the page; each is held to the same request and logging rules.
+    fn scripts() -> impl Iterator<Item = &'static str> {
+        [&APP_JS, &MOTION_JS]
+            .into_iter()
+            .map(|asset| std::str::from_utf8(asset.body).unwrap())
+    }
+
     #[test]
-    fn every_request_of_the_script_takes_its_url_from_api_url() {
+    fn every_request_of_the_scripts_takes_its_url_from_api_url() {
         // Behind a proxy's sub-path, from an address with a login in it: only apiUrl()
         // resolves a URL the way every case needs (see app.js).
-        let script = std::str::from_utf8(APP_JS.body).unwrap();
-        let fetches: Vec<&str> = code_lines(script)
+        let fetches: Vec<&str> = scripts()
+            .flat_map(code_lines)
             .filter(|line| line.contains("fetch(") && !line.contains("apiFetch("))
             .collect();
         assert_eq!(
             fetches,
             ["return fetch(apiUrl(path), { cache: 'no-store', ...init, headers });"]
         );
-        for line in code_lines(script).filter(|line| line.contains(".src =")) {
+        for line in scripts()
+            .flat_map(code_lines)
+            .filter(|line| line.contains(".src ="))
+        {
             // An object URL of a frame already fetched, or a resource of the camera.
             assert!(
                 line.ends_with(".src = url;") || line.contains(".src = apiUrl("),
                 "{line}"
             );
         }
-        for needle in ["XMLHttpRequest", "EventSource", "WebSocket", ".action ="] {
-            assert!(!script.contains(needle), "{needle}");
+        for script in scripts() {
+            for needle in ["XMLHttpRequest", "EventSource", "WebSocket", ".action ="] {
+                assert!(!script.contains(needle), "{needle}");
+            }
         }
     }
 
     #[test]
-    fn the_script_never_logs() {
+    fn the_scripts_never_log() {
         // A login typed into the address is in the page's memory: nothing may print it.
-        let script = std::str::from_utf8(APP_JS.body).unwrap();
-        assert!(!script.contains("console."));
+        assert!(scripts().all(|script| !script.contains("console.")));
     }
 
     #[test]

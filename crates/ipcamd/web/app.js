@@ -839,6 +839,8 @@ const PAGES = [
       when(number('EmailManualInterval', 'Interval (seconds)', 1, 65535), { EmailManualEnable: ['1'] }),
     ],
   },
+  // Extension: motion detection and events (web/motion.js).
+  { id: 'motion', title: 'Motion', render: (page, root) => renderMotion(page, root) },
   { id: 'viewers', title: 'Viewers', render: renderViewers },
   { id: 'maintenance', title: 'Maintenance', render: renderMaintenance },
 ];

@@ -7,6 +7,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 
+pub mod clips;
 pub mod ftp;
 pub mod smtp;
 

@@ -86,6 +86,10 @@ pub(crate) fn read_header(jpeg: &[u8]) -> Result<JpegHeader, &'static str> {
             return Err("segment length below 2");
         }
         if is_start_of_frame(marker) {
+            // Precision, height and width must lie inside the segment, not in what follows.
+            if length < 7 {
+                return Err("frame header too short");
+            }
             match jpeg.get(pos + 3..pos + 7) {
                 Some(&[h1, h0, w1, w0]) => {
                     size = Some((u16::from_be_bytes([w1, w0]), u16::from_be_bytes([h1, h0])));
@@ -435,6 +439,18 @@ pub(crate) mod tests {
             scan_all(&no_scan),
             Err(ScanError::Malformed("no image data", _))
         ));
+    }
+
+    #[test]
+    fn a_frame_header_too_short_for_the_size_is_refused() {
+        // Found by fuzzing (fuzz/seeds/camera_frames/regression_short_frame_header.jpg):
+        // the size was read from the bytes after the segment.
+        let short = [
+            0xFF, SOI, 0xFF, 0xC0, 0x00, 0x03, 0x29, 0xFF, SOS, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00,
+            0x3F, 0x00, 0xFF, EOI,
+        ];
+        assert_eq!(jpeg_dimensions(&short), Err("frame header too short"));
+        assert!(matches!(scan_all(&short), Err(ScanError::Malformed(..))));
     }
 
     #[test]

@@ -154,6 +154,32 @@ impl<C: Chunk> Broadcast<C> {
             permit: None,
         }
     }
+
+    /// A reader for another event loop (e.g. an RTSP server): `waker` is woken on every
+    /// publish, and [`Follower::newer`] takes the newest chunk once, like a stream here.
+    pub fn follow(&self, waker: &Arc<Waker>) -> Follower<C> {
+        let mut subscription = Subscription {
+            shared: Arc::clone(&self.shared),
+            last_seq: 0,
+            current: None,
+        };
+        subscription.attach(waker);
+        Follower(subscription)
+    }
+}
+
+/// Follows a [`Broadcast`] from outside this crate's server; see [`Broadcast::follow`].
+pub struct Follower<C: Chunk>(Subscription<C>);
+
+impl<C: Chunk> Follower<C> {
+    /// The newest chunk and its sequence number (1, 2, ... in publishing order) if it is
+    /// newer than the last one this follower took.
+    pub fn newer(&mut self) -> Option<(u64, C)> {
+        if !self.0.advance() {
+            return None;
+        }
+        self.0.current.take().map(|chunk| (self.0.last_seq, chunk))
+    }
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked (every critical

@@ -7,7 +7,7 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the FTP and e-mail workers and the LED blinker. They share only atomics, the frame broadcast and channels.
+//! (motors), the RTSP event loop, the FTP and e-mail workers and the LED blinker. They share only atomics, the frame broadcast and channels.
 
 mod camera;
 pub mod config;
@@ -15,6 +15,7 @@ mod config_worker;
 mod control;
 mod presets;
 mod routes;
+mod rtsp;
 pub mod systemd;
 mod web;
 
@@ -89,6 +90,9 @@ pub struct StartOptions {
     /// The administrator password for a first start (empty state); `None` draws a random
     /// one and writes it to `initial-admin-password` in the state directory.
     pub admin_password: Option<String>,
+    /// The RTSP listener systemd passed (the socket named `rtsp`); `None` binds
+    /// `rtsp.port` on the host of the first HTTP listener.
+    pub rtsp_listener: Option<TcpListener>,
 }
 
 /// A running camera.
@@ -97,6 +101,7 @@ pub struct Daemon {
     server_thread: JoinHandle<io::Result<()>>,
     config_thread: JoinHandle<()>,
     local_addrs: Vec<SocketAddr>,
+    rtsp: Option<rtsp::RtspService>,
     gpio: Gpio,
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
@@ -142,7 +147,9 @@ impl Daemon {
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
-            max_slots: camera::frame_pool_cap(config.server.max_connections),
+            // RTSP viewers pin frames too: one each, plus the one being packetized.
+            max_slots: camera::frame_pool_cap(config.server.max_connections)
+                + rtsp_frame_pins(&config.rtsp),
             stamp: PartStamp {
                 clock: service.clock(),
                 io: Arc::clone(&io),
@@ -165,7 +172,15 @@ impl Daemon {
             clock: service.clock(),
             events: events.handle(),
         };
-        let routes = Routes::new(
+        let rtsp = start_rtsp(
+            config,
+            options.rtsp_listener,
+            main_addr,
+            &frames,
+            &service,
+            &access,
+        )?;
+        let mut routes = Routes::new(
             service.shared(),
             config.server.realm.clone(),
             frames,
@@ -175,6 +190,7 @@ impl Daemon {
             options.watchdog,
             access.clone(),
         );
+        routes.rtsp_addr = rtsp.as_ref().map(|r| r.addr);
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
         let plant = Plant {
@@ -203,6 +219,7 @@ impl Daemon {
             server_thread,
             config_thread,
             local_addrs,
+            rtsp,
             gpio: hal.gpio,
             serial_probe,
             _ptz: ptz,
@@ -213,6 +230,11 @@ impl Daemon {
     /// The addresses the daemon listens on (useful with port 0).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// The RTSP server's address (`rtsp://ADDR/`), if RTSP serves.
+    pub fn rtsp_addr(&self) -> Option<SocketAddr> {
+        self.rtsp.as_ref().map(|r| r.addr)
     }
 
     /// The GPIO backend; with the sim backend, tests probe the trigger lines through it.
@@ -228,6 +250,9 @@ impl Daemon {
     /// Asks the daemon to stop: no new connections, responses in flight finish, streams end.
     pub fn shutdown(&self) {
         self.server.shutdown();
+        if let Some(rtsp) = &self.rtsp {
+            rtsp.shutdown();
+        }
     }
 
     /// Waits until the daemon has stopped.
@@ -236,12 +261,52 @@ impl Daemon {
             .server_thread
             .join()
             .map_err(|_| DaemonError::Panicked("http"))?;
+        if let Some(rtsp) = self.rtsp {
+            if !rtsp.join() {
+                return Err(DaemonError::Panicked("rtsp"));
+            }
+        }
         // The event loop owned the job sender: with it gone, the configuration thread ends.
         self.config_thread
             .join()
             .map_err(|_| DaemonError::Panicked("config"))?;
         served.map_err(io_error("the HTTP event loop failed"))
     }
+}
+
+/// Frames the RTSP server may pin at once: one per session, plus the newest.
+fn rtsp_frame_pins(config: &config::RtspConfig) -> usize {
+    if config.enabled {
+        config.max_sessions + 1
+    } else {
+        0
+    }
+}
+
+/// Starts the RTSP server if it is enabled and its port can be had.
+fn start_rtsp(
+    config: &Config,
+    passed: Option<TcpListener>,
+    main_addr: SocketAddr,
+    frames: &Broadcast<MjpegPart>,
+    service: &ConfigService,
+    access: &AccessEpoch,
+) -> Result<Option<rtsp::RtspService>, DaemonError> {
+    if !config.rtsp.enabled {
+        return Ok(None);
+    }
+    let Some(listener) = rtsp::listener(passed, main_addr, config.rtsp.port) else {
+        return Ok(None);
+    };
+    let gate = rtsp::CameraGate {
+        state: service.shared(),
+        epoch: access.clone(),
+        limiter: ipcam_api::LoginLimiter::new(),
+    };
+    let limits = config.rtsp.limits(&config.server);
+    rtsp::RtspService::start(listener, frames, gate, limits)
+        .map(Some)
+        .map_err(io_error("cannot start the RTSP server"))
 }
 
 /// How long start-up waits for the first frame before listening anyway. A V4L2 camera may

@@ -41,7 +41,7 @@ impl AccessEpoch {
         self.0.fetch_add(1, Ordering::Release);
     }
 
-    fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
 }
@@ -110,6 +110,8 @@ pub(crate) struct Routes {
     pub(crate) led: Arc<dyn Led>,
     pub(crate) watchdog: Option<(Arc<Notifier>, Watchdog)>,
     access: AccessEpoch,
+    /// The RTSP server's address, if it serves (for the stream URI of ONVIF and the page).
+    pub(crate) rtsp_addr: Option<std::net::SocketAddr>,
     viewers: Vec<Viewer>,
     streaming: bool,
 }
@@ -136,6 +138,7 @@ impl Routes {
             led,
             watchdog,
             access,
+            rtsp_addr: None,
             viewers: Vec::new(),
             streaming: false,
         }

@@ -400,7 +400,11 @@ fn finish(
         info: FrameInfo {
             width,
             height,
-            kind: if restart_interval > 0 { kind + 64 } else { kind },
+            kind: if restart_interval > 0 {
+                kind + 64
+            } else {
+                kind
+            },
             restart_interval,
         },
         tables,

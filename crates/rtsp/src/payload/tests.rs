@@ -120,7 +120,9 @@ fn payloads(jpeg: &[u8], packetized: &Packetized) -> Vec<Vec<u8>> {
 fn round_trip(sampling: SamplingFactor, restart_interval: u16, expected_kind: u8) {
     let jpeg = encode(sampling, restart_interval, 80);
     let mut packetized = Packetized::new();
-    packetized.fill(&jpeg, DEFAULT_MAX_PAYLOAD).expect("packetize");
+    packetized
+        .fill(&jpeg, DEFAULT_MAX_PAYLOAD)
+        .expect("packetize");
     assert_eq!(packetized.info().kind, expected_kind);
     assert_eq!(
         (packetized.info().width, packetized.info().height),

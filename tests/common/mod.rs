@@ -183,6 +183,8 @@ impl TestCamera {
             state_dir: state_dir.to_owned(),
             ..Default::default()
         };
+        // Any free port: tests run side by side, and each camera serves RTSP.
+        config.rtsp.port = 0;
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -91,6 +91,11 @@ const BATCH: usize = 64;
 const PREFIX_LEN: usize = 4 + rtp::HEADER_LEN;
 /// How often deadlines are checked.
 const SWEEP: Duration = Duration::from_millis(250);
+/// Largest per-packet head: interleave prefix, RTP header, and RFC 2435's main header,
+/// restart header and in-band tables (8 + 4 + 4 + 128).
+const HEAD_CAP: usize = PREFIX_LEN + 8 + 4 + 4 + 128;
+/// Queued answers past which a client that does not read them is dropped.
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 const OVER_CAP: &[u8] = b"RTSP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
 
 /// Stops a running server from another thread. Cheap to clone.
@@ -108,6 +113,17 @@ impl ServerHandle {
             log::error!("cannot wake the RTSP server: {err}");
         }
     }
+}
+
+/// What a read left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadOutcome {
+    /// The peer closed or the socket failed.
+    Closed,
+    /// Everything available was read.
+    Drained,
+    /// The input buffer is full; parse it, then read on.
+    Full,
 }
 
 /// A frame packetized once, shared by every viewer sending it.
@@ -481,27 +497,40 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
     }
 
     fn drive(&mut self, key: usize) {
-        if !self.connections.contains(key) {
-            return;
+        loop {
+            let read = self.read(key);
+            if read == ReadOutcome::Closed {
+                self.close(key);
+                return;
+            }
+            self.handle_input(key);
+            let Some(conn) = self.connections.get(key) else {
+                return;
+            };
+            if conn.output.len() > OUTPUT_HIGH_WATER {
+                // Requests keep coming while their answers are not read: not a viewer.
+                log::info!("closing RTSP connection of {}: answers not read", conn.peer);
+                self.close(key);
+                return;
+            }
+            self.write(key);
+            if read == ReadOutcome::Drained {
+                return;
+            }
         }
-        if !self.read(key) {
-            self.close(key);
-            return;
-        }
-        self.handle_input(key);
-        self.write(key);
     }
 
-    /// Reads what the socket has; `false` when the peer closed or failed.
-    fn read(&mut self, key: usize) -> bool {
+    /// Reads what the socket has, up to a bounded input buffer (edge-triggered readiness:
+    /// the caller comes back for the rest once this is parsed).
+    fn read(&mut self, key: usize) -> ReadOutcome {
         let limit = self.limits.max_head_bytes + self.limits.max_body_bytes + 4;
         let Some(conn) = self.connections.get_mut(key) else {
-            return false;
+            return ReadOutcome::Closed;
         };
         let mut buf = [0u8; READ_CHUNK];
         loop {
             match conn.socket.read(&mut buf) {
-                Ok(0) => return false,
+                Ok(0) => return ReadOutcome::Closed,
                 Ok(n) => {
                     conn.last_heard = Instant::now();
                     let mut data = &buf[..n];
@@ -513,13 +542,12 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                     }
                     conn.input.extend_from_slice(data);
                     if conn.input.len() > limit {
-                        // Parsed below; the parser answers "too large" past max_head.
-                        return true;
+                        return ReadOutcome::Full;
                     }
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return false,
+                Err(_) => return ReadOutcome::Closed,
             }
         }
     }
@@ -1223,12 +1251,17 @@ fn write_interleaved<C: JpegChunk>(
     let mut progress = false;
     while sending.packet < packets.len() {
         let batch = &packets[sending.packet..packets.len().min(sending.packet + BATCH)];
-        let mut prefixes = [[0u8; PREFIX_LEN]; BATCH];
-        for (n, (packet, prefix)) in batch.iter().zip(prefixes.iter_mut()).enumerate() {
+        // Per packet: interleave prefix, RTP header and a copy of the few payload header
+        // bytes in one stack buffer, then the scan by reference: two slices per packet.
+        let mut heads = [[0u8; HEAD_CAP]; BATCH];
+        let mut head_lens = [0usize; BATCH];
+        for (n, packet) in batch.iter().enumerate() {
             let index = sending.packet + n;
-            let len = (rtp::HEADER_LEN + packet.header.len() + packet.scan.len()) as u16;
-            prefix[..4].copy_from_slice(&[b'$', sending.channel, (len >> 8) as u8, len as u8]);
-            let header: &mut [u8; rtp::HEADER_LEN] = (&mut prefix[4..])
+            let payload_header = &layout.headers()[packet.header.clone()];
+            let head = &mut heads[n];
+            let len = (rtp::HEADER_LEN + payload_header.len() + packet.scan.len()) as u16;
+            head[..4].copy_from_slice(&[b'$', sending.channel, (len >> 8) as u8, len as u8]);
+            let header: &mut [u8; rtp::HEADER_LEN] = (&mut head[4..PREFIX_LEN])
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("PREFIX_LEN is 4 + HEADER_LEN"));
             rtp::write_header(
@@ -1238,16 +1271,14 @@ fn write_interleaved<C: JpegChunk>(
                 sending.timestamp,
                 sending.ssrc,
             );
+            head[PREFIX_LEN..PREFIX_LEN + payload_header.len()].copy_from_slice(payload_header);
+            head_lens[n] = PREFIX_LEN + payload_header.len();
         }
-        let mut slices = [IoSlice::new(&[]); BATCH * 3];
+        let mut slices = [IoSlice::new(&[]); BATCH * 2];
         let mut count = 0;
         let mut skip = sending.offset;
-        for (packet, prefix) in batch.iter().zip(prefixes.iter()) {
-            for part in [
-                &prefix[..],
-                &layout.headers()[packet.header.clone()],
-                &jpeg[packet.scan.clone()],
-            ] {
+        for (n, packet) in batch.iter().enumerate() {
+            for part in [&heads[n][..head_lens[n]], &jpeg[packet.scan.clone()]] {
                 let cut = skip.min(part.len());
                 skip -= cut;
                 if cut < part.len() {

@@ -227,6 +227,10 @@ pub struct Server<C: JpegChunk, G: Gate> {
     pool: Vec<Arc<FrameSlot<C>>>,
     current: Option<Arc<FrameSlot<C>>>,
     refused_frames: u64,
+    /// Reused per frame: the playing sessions (and their connections) to write to.
+    playing: Vec<(usize, Option<usize>)>,
+    /// Reused for RTCP reports to UDP viewers.
+    report: Vec<u8>,
 }
 
 fn conn_token(key: usize) -> Token {
@@ -274,6 +278,8 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             pool: Vec::new(),
             current: None,
             refused_frames: 0,
+            playing: Vec::new(),
+            report: Vec::new(),
         };
         Ok((server, handle))
     }
@@ -372,21 +378,22 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             log::info!("frames can be sent over RTP again");
             self.refused_frames = 0;
         }
-        let playing: Vec<(usize, Option<usize>)> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.playing)
-            .map(|(key, s)| match s.media {
+        // Keys into a buffer kept from frame to frame: writing needs `&mut self`.
+        let mut playing = std::mem::take(&mut self.playing);
+        playing.clear();
+        playing.extend(self.sessions.iter().filter(|(_, s)| s.playing).map(
+            |(key, s)| match s.media {
                 Media::Interleaved { conn, .. } => (key, Some(conn)),
                 Media::Udp { .. } => (key, None),
-            })
-            .collect();
-        for (key, conn) in playing {
+            },
+        ));
+        for &(key, conn) in &playing {
             match conn {
                 Some(conn) => self.write(conn),
                 None => self.write_udp(key),
             }
         }
+        self.playing = playing;
     }
 
     /// The newest frame if `session` has not started it yet.
@@ -665,17 +672,17 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             let Media::Interleaved { rtp, rtcp, .. } = session.media else {
                 return;
             };
-            let mut report = Vec::new();
-            std::mem::swap(&mut report, &mut conn.output);
-            let before = report.len();
-            let sending = Self::start_frame(session, frame, rtp, &mut report, &self.limits);
-            if report.len() > before {
-                // Frame the RTCP packet for its channel, in place.
-                let len = (report.len() - before) as u16;
-                let prefix = [b'$', rtcp, (len >> 8) as u8, len as u8];
-                report.splice(before..before, prefix);
+            // A due RTCP report goes first, framed for its channel: the length is patched
+            // in once the report is written (or the placeholder dropped if none was due).
+            let before = conn.output.len();
+            conn.output.extend_from_slice(&[b'$', rtcp, 0, 0]);
+            let sending = Self::start_frame(session, frame, rtp, &mut conn.output, &self.limits);
+            let len = conn.output.len() - before - 4;
+            if len == 0 {
+                conn.output.truncate(before);
+            } else {
+                conn.output[before + 2..before + 4].copy_from_slice(&(len as u16).to_be_bytes());
             }
-            std::mem::swap(&mut report, &mut conn.output);
             conn.sending = Some(sending);
             conn.last_progress = Instant::now();
         }
@@ -742,8 +749,9 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                 let Some(frame) = frame else {
                     return;
                 };
-                let mut report = Vec::new();
-                let sending = Self::start_frame(session, frame, 0, &mut report, &self.limits);
+                let report = &mut self.report;
+                report.clear();
+                let sending = Self::start_frame(session, frame, 0, report, &self.limits);
                 let Media::Udp {
                     rtcp,
                     client_rtcp,
@@ -755,7 +763,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                 };
                 if !report.is_empty() {
                     // A lost report is harmless; the next one follows in a few seconds.
-                    let _ = rtcp.send_to(&report, *client_rtcp);
+                    let _ = rtcp.send_to(report, *client_rtcp);
                 }
                 *slot = Some(sending);
             }
@@ -802,19 +810,22 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
 
     fn sweep(&mut self) {
         let now = Instant::now();
-        let limits = self.limits.clone();
+        let (request_timeout, stall_timeout, session_timeout) = (
+            self.limits.request_timeout,
+            self.limits.stall_timeout,
+            self.limits.session_timeout,
+        );
         let expired: Vec<usize> = self
             .connections
             .iter()
             .filter(|(_, c)| {
                 let slow_request = c
                     .request_since
-                    .is_some_and(|t| now.duration_since(t) > limits.request_timeout);
-                let stalled =
-                    c.busy() && now.duration_since(c.last_progress) > limits.stall_timeout;
+                    .is_some_and(|t| now.duration_since(t) > request_timeout);
+                let stalled = c.busy() && now.duration_since(c.last_progress) > stall_timeout;
                 let idle = c.session.is_none()
                     && !c.busy()
-                    && now.duration_since(c.last_heard) > limits.session_timeout;
+                    && now.duration_since(c.last_heard) > session_timeout;
                 slow_request || stalled || idle
             })
             .map(|(key, _)| key)
@@ -831,7 +842,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             .iter_mut()
             .filter_map(|(key, s)| {
                 let timed_out = matches!(s.media, Media::Udp { .. })
-                    && now.duration_since(s.last_heard) > limits.session_timeout;
+                    && now.duration_since(s.last_heard) > session_timeout;
                 let revoked = s.checked_epoch != epoch && {
                     s.checked_epoch = epoch;
                     !s.login.with_login(|login| self.gate.still_allowed(login))

@@ -33,7 +33,9 @@
 //! ```
 
 mod auth;
+mod media;
 pub mod payload;
+mod reply;
 mod request;
 mod rtp;
 mod server;

@@ -13,9 +13,8 @@
 //! until nothing (request or RTCP) is heard from the client for the session timeout.
 
 use std::collections::HashMap;
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,7 +24,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::auth::{Authenticator, Gate, Stored, Unusable, Verdict};
+use crate::media::{self, FrameSlot, Sending};
 use crate::payload::{Packetized, CLOCK_RATE, DEFAULT_MAX_PAYLOAD};
+use crate::reply::{check_uri, sdp, Reply};
 use crate::request::{self, BadRequest, Input, Method, Request, PUBLIC};
 use crate::rtp::{self, SenderReport};
 use crate::transport::{self, Offer};
@@ -85,15 +86,8 @@ const WAKER: Token = Token(usize::MAX);
 const LISTENER: Token = Token(usize::MAX - 1);
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 4096;
-/// Packets per vectored write or `sendmmsg`.
-const BATCH: usize = 64;
-/// Interleave prefix (`$`, channel, length) plus RTP header.
-const PREFIX_LEN: usize = 4 + rtp::HEADER_LEN;
 /// How often deadlines are checked.
 const SWEEP: Duration = Duration::from_millis(250);
-/// Largest per-packet head: interleave prefix, RTP header, and RFC 2435's main header,
-/// restart header and in-band tables (8 + 4 + 4 + 128).
-const HEAD_CAP: usize = PREFIX_LEN + 8 + 4 + 4 + 128;
 /// Queued answers past which a client that does not read them is dropped.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 const OVER_CAP: &[u8] = b"RTSP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
@@ -124,27 +118,6 @@ enum ReadOutcome {
     Drained,
     /// The input buffer is full; parse it, then read on.
     Full,
-}
-
-/// A frame packetized once, shared by every viewer sending it.
-struct FrameSlot<C> {
-    chunk: Option<C>,
-    layout: Packetized,
-    seq: u64,
-    observed: Instant,
-}
-
-/// Progress through one frame for one viewer.
-struct Sending<C> {
-    frame: Arc<FrameSlot<C>>,
-    /// Next packet not completely written.
-    packet: usize,
-    /// Bytes of that packet already written (TCP only; a datagram goes whole).
-    offset: usize,
-    first_seq: u16,
-    timestamp: u32,
-    ssrc: u32,
-    channel: u8,
 }
 
 struct Connection<C> {
@@ -472,7 +445,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             return;
         }
         let _ = socket.set_nodelay(true);
-        set_send_buffer(&socket, self.limits.send_buffer);
+        media::set_send_buffer(&socket, self.limits.send_buffer);
         let local = socket.local_addr().unwrap_or(peer);
         let entry = self.connections.vacant_entry();
         let key = entry.key();
@@ -637,7 +610,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                 }
             }
             if let Some(sending) = &mut conn.sending {
-                match write_interleaved(&mut conn.socket, sending) {
+                match media::write_interleaved(&mut conn.socket, sending) {
                     Ok(progress) => {
                         if progress {
                             conn.last_progress = Instant::now();
@@ -776,7 +749,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             let Some(sending) = slot else {
                 return;
             };
-            match send_datagrams(rtp, sending) {
+            match media::send_datagrams(rtp, sending) {
                 Ok(()) if sending.packet >= sending.frame.layout.packets().len() => *slot = None,
                 Ok(()) => return, // the socket buffer is full: wait for writable
                 Err(err) => {
@@ -976,7 +949,7 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                 format!("RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp}"),
             ),
             Offer::Udp { rtp, rtcp } => {
-                let (sockets, ports) = udp_pair(local.ip()).map_err(|err| {
+                let (sockets, ports) = media::udp_pair(local.ip()).map_err(|err| {
                     log::warn!("cannot open RTP sockets: {err}");
                     Reply::status(500)
                 })?;
@@ -1081,6 +1054,12 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
         let session_key = self.session_of(request, verb)?;
         let current = self.current.as_ref().map_or(0, |f| f.seq);
         let session = &mut self.sessions[session_key];
+        if let Media::Interleaved { conn, .. } = session.media {
+            if conn != key {
+                // An interleaved session's media and control share its one connection.
+                return Err(Reply::status(455).reason("use the session's connection"));
+            }
+        }
         let was_playing = session.playing;
         session.playing = play;
         if play && !was_playing {
@@ -1098,12 +1077,6 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             reply = reply
                 .header("Range", "npt=0.000-")
                 .header("RTP-Info", &rtp_info);
-        }
-        if let Media::Interleaved { conn, .. } = session.media {
-            if conn != key {
-                // PLAY for an interleaved session arrives on its own connection.
-                return Err(Reply::status(455).reason("use the session's connection"));
-            }
         }
         Ok(reply)
     }
@@ -1123,97 +1096,6 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
     }
 }
 
-/// The request URI must be absolute `rtsp://` (any path: NVRs guess paths) or `*`.
-fn check_uri(uri: &str) -> Result<(), Reply> {
-    let lower = uri.get(..7).map(str::to_ascii_lowercase);
-    if lower.as_deref() == Some("rtsp://") || uri == "*" {
-        Ok(())
-    } else {
-        Err(Reply::status(400).reason("request URI must be rtsp://..."))
-    }
-}
-
-/// The session description of the one video track (RFC 2327, RFC 2326 appendix C).
-fn sdp(local: IpAddr, width: u16, height: u16) -> String {
-    let (family, address) = match local {
-        IpAddr::V4(ip) => ("IP4", ip.to_string()),
-        IpAddr::V6(ip) => ("IP6", ip.to_string()),
-    };
-    let any = if local.is_ipv4() { "0.0.0.0" } else { "::" };
-    let mut sdp = format!(
-        "v=0\r\no=- 1 1 IN {family} {address}\r\ns=ipcam\r\nc=IN {family} {any}\r\nt=0 0\r\n\
-         a=control:*\r\na=range:npt=0-\r\nm=video 0 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\n"
-    );
-    if width > 0 {
-        sdp.push_str(&format!("a=framesize:26 {width}-{height}\r\n"));
-    }
-    sdp.push_str("a=control:track1\r\n");
-    sdp
-}
-
-/// A response: status, headers, optional body.
-struct Reply {
-    status: u16,
-    reason: Option<&'static str>,
-    headers: Vec<(&'static str, String)>,
-    body: Option<(&'static str, String)>,
-}
-
-impl Reply {
-    fn ok() -> Self {
-        Reply::status(200)
-    }
-
-    fn status(status: u16) -> Self {
-        Reply {
-            status,
-            reason: None,
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    /// A one-line reason sent as the body of an error.
-    fn reason(mut self, reason: &'static str) -> Self {
-        self.reason = Some(reason);
-        self
-    }
-
-    fn header(mut self, name: &'static str, value: &str) -> Self {
-        self.headers.push((name, value.to_owned()));
-        self
-    }
-
-    fn body(mut self, content_type: &'static str, body: String) -> Self {
-        self.body = Some((content_type, body));
-        self
-    }
-
-    fn render(self, cseq: u32, out: &mut Vec<u8>) {
-        let mut text = format!(
-            "RTSP/1.0 {} {}\r\nCSeq: {cseq}\r\nServer: ipcam\r\n",
-            self.status,
-            status_text(self.status)
-        );
-        for (name, value) in &self.headers {
-            text.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let body = match (self.body, self.reason) {
-            (Some((content_type, body)), _) => {
-                text.push_str(&format!("Content-Type: {content_type}\r\n"));
-                body
-            }
-            (None, Some(reason)) => {
-                text.push_str("Content-Type: text/plain\r\n");
-                format!("{reason}\r\n")
-            }
-            (None, None) => String::new(),
-        };
-        text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        out.extend_from_slice(text.as_bytes());
-    }
-}
-
 fn respond_bad<C>(conn: &mut Connection<C>, bad: &BadRequest) {
     let mut reply = Reply::status(bad.status).reason(bad.reason);
     reply.headers.push(("Connection", "close".into()));
@@ -1225,220 +1107,6 @@ fn respond_bad<C>(conn: &mut Connection<C>, bad: &BadRequest) {
         out = text.into_bytes();
     }
     conn.output.extend_from_slice(&out);
-}
-
-fn status_text(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Request Entity Too Large",
-        453 => "Not Enough Bandwidth",
-        454 => "Session Not Found",
-        455 => "Method Not Valid in This State",
-        459 => "Aggregate Operation Not Allowed",
-        461 => "Unsupported Transport",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        505 => "RTSP Version Not Supported",
-        _ => "Error",
-    }
-}
-
-/// Writes as many `$`-framed packets of a frame as the socket takes; `Ok(true)` if any
-/// byte went out. The interleave prefix and RTP header are built on the stack per batch.
-fn write_interleaved<C: JpegChunk>(
-    socket: &mut TcpStream,
-    sending: &mut Sending<C>,
-) -> io::Result<bool> {
-    let layout = &sending.frame.layout;
-    let jpeg: &[u8] = match &sending.frame.chunk {
-        Some(chunk) => chunk.jpeg(),
-        None => return Ok(false),
-    };
-    let packets = layout.packets();
-    let mut progress = false;
-    while sending.packet < packets.len() {
-        let batch = &packets[sending.packet..packets.len().min(sending.packet + BATCH)];
-        // Per packet: interleave prefix, RTP header and a copy of the few payload header
-        // bytes in one stack buffer, then the scan by reference: two slices per packet.
-        let mut heads = [[0u8; HEAD_CAP]; BATCH];
-        let mut head_lens = [0usize; BATCH];
-        for (n, packet) in batch.iter().enumerate() {
-            let index = sending.packet + n;
-            let payload_header = &layout.headers()[packet.header.clone()];
-            let head = &mut heads[n];
-            let len = (rtp::HEADER_LEN + payload_header.len() + packet.scan.len()) as u16;
-            head[..4].copy_from_slice(&[b'$', sending.channel, (len >> 8) as u8, len as u8]);
-            let header: &mut [u8; rtp::HEADER_LEN] = (&mut head[4..PREFIX_LEN])
-                .try_into()
-                .unwrap_or_else(|_| unreachable!("PREFIX_LEN is 4 + HEADER_LEN"));
-            rtp::write_header(
-                header,
-                index + 1 == packets.len(),
-                sending.first_seq.wrapping_add(index as u16),
-                sending.timestamp,
-                sending.ssrc,
-            );
-            head[PREFIX_LEN..PREFIX_LEN + payload_header.len()].copy_from_slice(payload_header);
-            head_lens[n] = PREFIX_LEN + payload_header.len();
-        }
-        let mut slices = [IoSlice::new(&[]); BATCH * 2];
-        let mut count = 0;
-        let mut skip = sending.offset;
-        for (n, packet) in batch.iter().enumerate() {
-            for part in [&heads[n][..head_lens[n]], &jpeg[packet.scan.clone()]] {
-                let cut = skip.min(part.len());
-                skip -= cut;
-                if cut < part.len() {
-                    slices[count] = IoSlice::new(&part[cut..]);
-                    count += 1;
-                }
-            }
-        }
-        let mut written = match socket.write_vectored(&slices[..count]) {
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(progress),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        progress |= written > 0;
-        // Advance through whole packets, keeping the offset into a partial one.
-        for packet in batch {
-            let total = PREFIX_LEN + packet.header.len() + packet.scan.len();
-            let left = total - sending.offset;
-            if written >= left {
-                written -= left;
-                sending.packet += 1;
-                sending.offset = 0;
-            } else {
-                sending.offset += written;
-                return Ok(progress);
-            }
-        }
-    }
-    Ok(progress)
-}
-
-/// Sends the remaining packets of a frame as datagrams, `BATCH` per `sendmmsg`; returns
-/// when all are sent or the socket buffer is full.
-fn send_datagrams<C: JpegChunk>(socket: &UdpSocket, sending: &mut Sending<C>) -> io::Result<()> {
-    let layout = &sending.frame.layout;
-    let jpeg: &[u8] = match &sending.frame.chunk {
-        Some(chunk) => chunk.jpeg(),
-        None => return Ok(()),
-    };
-    let packets = layout.packets();
-    while sending.packet < packets.len() {
-        let batch = &packets[sending.packet..packets.len().min(sending.packet + BATCH)];
-        let mut headers = [[0u8; rtp::HEADER_LEN]; BATCH];
-        for (n, header) in headers.iter_mut().take(batch.len()).enumerate() {
-            let index = sending.packet + n;
-            rtp::write_header(
-                header,
-                index + 1 == packets.len(),
-                sending.first_seq.wrapping_add(index as u16),
-                sending.timestamp,
-                sending.ssrc,
-            );
-        }
-        let empty = libc::iovec {
-            iov_base: std::ptr::null_mut(),
-            iov_len: 0,
-        };
-        let mut iovecs = [[empty; 3]; BATCH];
-        // SAFETY: an all-zero mmsghdr is valid (null pointers, zero lengths).
-        let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for (n, packet) in batch.iter().enumerate() {
-            let parts = [
-                &headers[n][..],
-                &layout.headers()[packet.header.clone()],
-                &jpeg[packet.scan.clone()],
-            ];
-            for (iov, part) in iovecs[n].iter_mut().zip(parts) {
-                *iov = libc::iovec {
-                    iov_base: part.as_ptr() as *mut libc::c_void,
-                    iov_len: part.len(),
-                };
-            }
-            messages[n].msg_hdr.msg_iov = iovecs[n].as_mut_ptr();
-            messages[n].msg_hdr.msg_iovlen = 3;
-        }
-        // SAFETY: `messages` points into `iovecs`, which points into `headers`, the layout
-        // and the JPEG; all outlive the call, and the kernel only reads them. The socket
-        // is connected, so no destination address is needed.
-        let sent = unsafe {
-            libc::sendmmsg(
-                socket.as_raw_fd(),
-                messages.as_mut_ptr(),
-                batch.len() as libc::c_uint,
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if sent < 0 {
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::WouldBlock => return Ok(()),
-                io::ErrorKind::Interrupted => continue,
-                // An ICMP "port unreachable" of an earlier datagram: the client is not
-                // listening (yet). Skip this batch; the session times out if it never does.
-                io::ErrorKind::ConnectionRefused => {
-                    sending.packet += batch.len();
-                    continue;
-                }
-                _ => return Err(err),
-            }
-        }
-        sending.packet += sent as usize;
-    }
-    Ok(())
-}
-
-/// Binds an RTP/RTCP socket pair on `ip`, an even port and the next one where possible
-/// (RFC 3550 11), else any two ports.
-fn udp_pair(ip: IpAddr) -> io::Result<((UdpSocket, UdpSocket), (u16, u16))> {
-    for _ in 0..16 {
-        let rtp = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
-        let port = rtp.local_addr()?.port();
-        if port % 2 != 0 || port == u16::MAX {
-            continue;
-        }
-        if let Ok(rtcp) = std::net::UdpSocket::bind(SocketAddr::new(ip, port + 1)) {
-            return Ok((nonblocking_pair(rtp, rtcp)?, (port, port + 1)));
-        }
-    }
-    let rtp = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
-    let rtcp = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
-    let ports = (rtp.local_addr()?.port(), rtcp.local_addr()?.port());
-    Ok((nonblocking_pair(rtp, rtcp)?, ports))
-}
-
-fn nonblocking_pair(
-    rtp: std::net::UdpSocket,
-    rtcp: std::net::UdpSocket,
-) -> io::Result<(UdpSocket, UdpSocket)> {
-    rtp.set_nonblocking(true)?;
-    rtcp.set_nonblocking(true)?;
-    Ok((UdpSocket::from_std(rtp), UdpSocket::from_std(rtcp)))
-}
-
-fn set_send_buffer(socket: &TcpStream, bytes: usize) {
-    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int; the fd is open.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result != 0 {
-        log::debug!("SO_SNDBUF: {}", io::Error::last_os_error());
-    }
 }
 
 /// Session ids must not be guessable: they stand for the login of later requests.

@@ -715,3 +715,28 @@ fn a_deleted_user_loses_the_stream() {
     let mut socket = client.reader.into_inner();
     assert!(closed_by_server(&mut socket));
 }
+
+#[test]
+fn failed_logins_over_http_and_rtsp_count_against_one_limit() {
+    let camera = TestCamera::start();
+    let mut client = Client::open(rtsp_addr(&camera));
+    // Four wrong passwords over RTSP and one over HTTP reach the limit of five ...
+    for _ in 0..4 {
+        assert_eq!(
+            client
+                .authorized("DESCRIBE", &[], ("admin", "guess"))
+                .status,
+            401
+        );
+    }
+    assert_eq!(
+        camera.get("/image.jpg", Some(("admin", "guess"))).status,
+        401
+    );
+    // ... so the right password is refused on both, unchecked, until the lockout ends.
+    assert_eq!(
+        client.authorized("DESCRIBE", &[], ADMIN.unwrap()).status,
+        401
+    );
+    assert_eq!(camera.get("/image.jpg", ADMIN).status, 401);
+}

@@ -13,6 +13,7 @@ mod camera;
 pub mod config;
 mod config_worker;
 mod control;
+mod logins;
 mod presets;
 mod routes;
 mod rtsp;
@@ -172,6 +173,8 @@ impl Daemon {
             clock: service.clock(),
             events: events.handle(),
         };
+        // Failed logins count against one limit per address, over HTTP and RTSP alike.
+        let logins = logins::SharedLimiter::default();
         let rtsp = start_rtsp(
             config,
             options.rtsp_listener,
@@ -179,6 +182,7 @@ impl Daemon {
             &frames,
             &service,
             &access,
+            &logins,
         )?;
         let mut routes = Routes::new(
             service.shared(),
@@ -191,6 +195,7 @@ impl Daemon {
             access.clone(),
         );
         routes.rtsp_addr = rtsp.as_ref().map(|r| r.addr);
+        routes.limiter = logins;
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
         let plant = Plant {
@@ -291,6 +296,7 @@ fn start_rtsp(
     frames: &Broadcast<MjpegPart>,
     service: &ConfigService,
     access: &AccessEpoch,
+    logins: &logins::SharedLimiter,
 ) -> Result<Option<rtsp::RtspService>, DaemonError> {
     if !config.rtsp.enabled {
         return Ok(None);
@@ -301,7 +307,7 @@ fn start_rtsp(
     let gate = rtsp::CameraGate {
         state: service.shared(),
         epoch: access.clone(),
-        limiter: ipcam_api::LoginLimiter::new(),
+        limiter: logins.clone(),
     };
     let limits = config.rtsp.limits(&config.server);
     rtsp::RtspService::start(listener, frames, gate, limits)

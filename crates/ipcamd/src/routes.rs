@@ -26,6 +26,7 @@ use ipcam_httpd::{
 use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
 use crate::config_worker::Job;
 use crate::control::{Controls, PanTiltOutcome};
+use crate::logins::SharedLimiter;
 use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
 use crate::web;
@@ -102,7 +103,7 @@ struct Viewer {
 /// The daemon's request handler.
 pub(crate) struct Routes {
     pub(crate) state: SharedState,
-    pub(crate) limiter: LoginLimiter,
+    pub(crate) limiter: SharedLimiter,
     pub(crate) realm: String,
     pub(crate) frames: Broadcast<MjpegPart>,
     pub(crate) jobs: Sender<Job>,
@@ -130,7 +131,7 @@ impl Routes {
     ) -> Self {
         Routes {
             state,
-            limiter: LoginLimiter::new(),
+            limiter: SharedLimiter::default(),
             realm,
             frames,
             jobs,
@@ -154,7 +155,7 @@ impl Routes {
             .chain(request.binary_params.iter().map(|(name, _)| name.as_str()));
         match authorize(
             &state,
-            &mut self.limiter,
+            &mut self.limiter.lock(),
             request.peer.ip(),
             Instant::now(),
             credentials,

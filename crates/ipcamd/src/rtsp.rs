@@ -5,7 +5,8 @@
 //! [`MjpegPart`] is the ring slot, whose JPEG it packetizes once) and a [`Gate`] that
 //! decides logins exactly as the HTTP routes do: the same accounts (Basic through
 //! [`authenticate`], Digest through [`authenticate_proof`]), viewer rights, anonymous only
-//! while access control is disabled, failed logins rate-limited per address, and open
+//! while access control is disabled, failed logins counted per address together with
+//! HTTP's, and open
 //! sessions checked again when the access epoch moves (a deleted user's session ends).
 
 use std::io;
@@ -14,13 +15,14 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use ipcam_api::{
-    authenticate, authenticate_proof, decide, Access, BadCredentials, Decision, LoginLimiter,
-    Principal, SharedState, State,
+    authenticate, authenticate_proof, decide, Access, BadCredentials, Decision, Principal,
+    SharedState, State,
 };
 use ipcam_httpd::Broadcast;
 use ipcam_rtsp::{Gate, JpegChunk, Limits, Login, Server, ServerHandle, Verdict};
 
 use crate::camera::MjpegPart;
+use crate::logins::SharedLimiter;
 use crate::routes::AccessEpoch;
 
 impl JpegChunk for MjpegPart {
@@ -33,9 +35,8 @@ impl JpegChunk for MjpegPart {
 pub(crate) struct CameraGate {
     pub(crate) state: SharedState,
     pub(crate) epoch: AccessEpoch,
-    /// Failed RTSP logins per address. The HTTP routes keep their own limiter on their
-    /// thread; sharing one would put a lock on every HTTP request for a rare event.
-    pub(crate) limiter: LoginLimiter,
+    /// Failed logins per address, shared with the HTTP routes.
+    pub(crate) limiter: SharedLimiter,
 }
 
 fn principal(state: &State, login: &Login<'_>) -> Result<Principal, BadCredentials> {
@@ -55,13 +56,14 @@ impl Gate for CameraGate {
         let state = self.state.load();
         let now = Instant::now();
         let has_credentials = !matches!(login, Login::Anonymous);
-        if has_credentials && self.limiter.is_blocked(client, now) {
+        let mut limiter = self.limiter.lock();
+        if has_credentials && limiter.is_blocked(client, now) {
             return Verdict::RateLimited;
         }
         match principal(&state, login) {
             Ok(principal) => {
                 if has_credentials {
-                    self.limiter.record_success(client);
+                    limiter.record_success(client);
                 }
                 if may_watch(&state, &principal) {
                     Verdict::Allowed
@@ -70,7 +72,7 @@ impl Gate for CameraGate {
                 }
             }
             Err(BadCredentials) => {
-                self.limiter.record_failure(client, now);
+                limiter.record_failure(client, now);
                 Verdict::Refused
             }
         }

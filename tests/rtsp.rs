@@ -740,3 +740,76 @@ fn failed_logins_over_http_and_rtsp_count_against_one_limit() {
     );
     assert_eq!(camera.get("/image.jpg", ADMIN).status, 401);
 }
+
+/// One frame as a viewer received it.
+struct ReceivedFrame {
+    timestamp: u32,
+    /// Fragment offsets ran from 0 without a gap up to the marker bit.
+    whole: bool,
+}
+
+impl Client {
+    /// Reads `count` frames, checking each frame's RFC 2435 fragment offsets and that
+    /// sequence numbers run on without a gap across the whole stream.
+    fn frames(&mut self, count: usize) -> Vec<ReceivedFrame> {
+        let mut frames = Vec::new();
+        let (mut next_offset, mut whole, mut last_seq) = (0usize, true, None::<u16>);
+        while frames.len() < count {
+            let mut prefix = [0u8; 4];
+            self.reader.read_exact(&mut prefix).expect("media");
+            let mut packet = vec![0u8; usize::from(u16::from_be_bytes([prefix[2], prefix[3]]))];
+            self.reader.read_exact(&mut packet).unwrap();
+            if prefix[1] != 0 {
+                continue; // RTCP
+            }
+            let seq = u16::from_be_bytes([packet[2], packet[3]]);
+            if let Some(last) = last_seq {
+                assert_eq!(seq, last.wrapping_add(1), "no packet is ever left out");
+            }
+            last_seq = Some(seq);
+            let payload = &packet[12..];
+            let offset = u32::from_be_bytes([0, payload[1], payload[2], payload[3]]) as usize;
+            let mut header = 8;
+            if payload[4] >= 64 {
+                header += 4;
+            }
+            if payload[5] >= 128 && offset == 0 {
+                header += 4 + usize::from(u16::from_be_bytes([
+                    payload[header + 2],
+                    payload[header + 3],
+                ]));
+            }
+            whole &= offset == next_offset;
+            next_offset = offset + payload.len() - header;
+            if packet[1] & 0x80 != 0 {
+                let timestamp = u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]);
+                frames.push(ReceivedFrame { timestamp, whole });
+                (next_offset, whole) = (0, true);
+            }
+        }
+        frames
+    }
+}
+
+#[test]
+fn a_slow_viewer_skips_whole_frames() {
+    let camera = TestCamera::start();
+    let mut client = Client::open(rtsp_addr(&camera));
+    client.play_interleaved();
+    // The viewer is slow: it reads nothing for two seconds (this pause is the behaviour
+    // under test, not a wait for something). Its socket buffers fill, the server stops
+    // mid-frame, and once the viewer reads again it finishes that frame, then jumps to
+    // the newest.
+    let mut first = client.frames(1);
+    std::thread::sleep(Duration::from_secs(2));
+    first.extend(client.frames(120));
+    assert!(first.iter().all(|f| f.whole), "every frame arrives whole");
+    // 30 fps is 3000 ticks of the 90 kHz clock per frame; a skip is a larger step.
+    let skipped = first
+        .windows(2)
+        .any(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) > 2 * 3000);
+    assert!(
+        skipped,
+        "the viewer skipped frames instead of queueing them"
+    );
+}

@@ -813,3 +813,49 @@ fn a_slow_viewer_skips_whole_frames() {
         "the viewer skipped frames instead of queueing them"
     );
 }
+
+#[test]
+fn a_udp_session_without_a_word_from_its_client_times_out() {
+    let camera = TestCamera::start_with(|config| config.rtsp.session_timeout_secs = 5);
+    let addr = rtsp_addr(&camera);
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rtp.local_addr().unwrap().port();
+    let mut client = Client::open(addr);
+    let admin = ADMIN.unwrap();
+    assert_eq!(client.authorized("DESCRIBE", &[], admin).status, 200);
+    let transport = format!("RTP/AVP;unicast;client_port={port}-{}", port + 1);
+    let setup = client.authorized("SETUP", &[("Transport", &transport)], admin);
+    assert_eq!(setup.status, 200, "{}", setup.text());
+    let reply_transport = setup.header("Transport").unwrap();
+    assert!(
+        reply_transport.contains(&format!("client_port={port}-")),
+        "{reply_transport}"
+    );
+    assert!(
+        reply_transport.contains(";server_port="),
+        "{reply_transport}"
+    );
+    let session = setup.header("Session").unwrap();
+    assert!(session.ends_with(";timeout=5"), "{session}");
+    let session = session.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        client
+            .authorized("PLAY", &[("Session", &session)], admin)
+            .status,
+        200
+    );
+    let mut packet = [0u8; 2048];
+    rtp.set_read_timeout(Some(common::DEADLINE)).unwrap();
+    let len = rtp.recv(&mut packet).expect("RTP over UDP");
+    assert!(len > 12 && packet[1] & 0x7F == 26);
+    // The client goes quiet (no RTCP, no keep-alive): after the timeout the stream stops
+    // and the session is gone.
+    rtp.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    wait_for("the datagrams to stop", || {
+        rtp.recv(&mut packet).is_err().then_some(())
+    });
+    // Its quiet RTSP connection was closed too; a new one finds no session.
+    let alive = Client::open(addr).authorized("GET_PARAMETER", &[("Session", &session)], admin);
+    assert_eq!(alive.status, 454);
+}

@@ -859,3 +859,22 @@ fn a_udp_session_without_a_word_from_its_client_times_out() {
     let alive = Client::open(addr).authorized("GET_PARAMETER", &[("Session", &session)], admin);
     assert_eq!(alive.status, 454);
 }
+
+#[test]
+fn answers_during_a_stream_go_between_packets() {
+    let camera = TestCamera::start();
+    let mut client = Client::open(rtsp_addr(&camera));
+    let session = client.play_interleaved();
+    let base = client.base.clone();
+    // Keep-alives while frames stream: each answer must arrive whole between two `$`
+    // packets, never inside one (the reader would then see garbage). The hard case is a
+    // viewer that was slow (it read nothing for two seconds: the behaviour under test),
+    // so that the server is stuck in the middle of a frame when the request arrives.
+    for round in 0..2 {
+        std::thread::sleep(Duration::from_secs(2));
+        let reply = client.send("GET_PARAMETER", &base, &[("Session", &session)]);
+        assert_eq!(reply.status, 200, "round {round}");
+        assert_eq!(reply.header("CSeq"), Some(client.cseq.to_string().as_str()));
+        assert!(client.frames(30).iter().all(|f| f.whole));
+    }
+}

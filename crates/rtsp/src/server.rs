@@ -586,13 +586,31 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
         }
     }
 
-    /// Writes what is due: responses first, then the frame in progress, then the next
-    /// frame if the session plays and one is newer. Stops when the socket is full.
+    /// Writes what is due: the rest of the frame in progress, then queued answers and
+    /// reports, then the next frame if the session plays and one is newer. Stops when the
+    /// socket is full.
     fn write(&mut self, key: usize) {
         loop {
             let Some(conn) = self.connections.get_mut(key) else {
                 return;
             };
+            // A frame in progress is finished first: answers (and RTCP) queued meanwhile go
+            // between two packets, never inside one.
+            if let Some(sending) = &mut conn.sending {
+                match media::write_interleaved(&mut conn.socket, sending) {
+                    Ok(progress) => {
+                        if progress {
+                            conn.last_progress = Instant::now();
+                        }
+                        if sending.packet < sending.frame.layout.packets().len() {
+                            return; // the socket is full
+                        }
+                        conn.sending = None;
+                        continue;
+                    }
+                    Err(_) => return self.close(key),
+                }
+            }
             if conn.output_at < conn.output.len() {
                 match conn.socket.write(&conn.output[conn.output_at..]) {
                     Ok(n) => {
@@ -606,21 +624,6 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
                     }
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                     Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => return self.close(key),
-                }
-            }
-            if let Some(sending) = &mut conn.sending {
-                match media::write_interleaved(&mut conn.socket, sending) {
-                    Ok(progress) => {
-                        if progress {
-                            conn.last_progress = Instant::now();
-                        }
-                        if sending.packet < sending.frame.layout.packets().len() {
-                            return; // the socket is full
-                        }
-                        conn.sending = None;
-                        continue;
-                    }
                     Err(_) => return self.close(key),
                 }
             }
@@ -645,8 +648,9 @@ impl<C: JpegChunk, G: Gate> Server<C, G> {
             let Media::Interleaved { rtp, rtcp, .. } = session.media else {
                 return;
             };
-            // A due RTCP report goes first, framed for its channel: the length is patched
-            // in once the report is written (or the placeholder dropped if none was due).
+            // A due RTCP report is queued with the answers (it follows this frame), framed
+            // for its channel: the length is patched in once the report is written, or the
+            // placeholder dropped if none was due.
             let before = conn.output.len();
             conn.output.extend_from_slice(&[b'$', rtcp, 0, 0]);
             let sending = Self::start_frame(session, frame, rtp, &mut conn.output, &self.limits);

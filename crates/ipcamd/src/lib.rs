@@ -148,7 +148,7 @@ impl Daemon {
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
-            // RTSP viewers pin frames too: one each, plus the one being packetized.
+            // RTSP viewers pin frames too: see rtsp_frame_pins.
             max_slots: camera::frame_pool_cap(config.server.max_connections)
                 + rtsp_frame_pins(&config.rtsp),
             stamp: PartStamp {
@@ -279,10 +279,11 @@ impl Daemon {
     }
 }
 
-/// Frames the RTSP server may pin at once: one per session, plus the newest.
+/// Frames the RTSP server may pin at once: one per session, the newest, and the one it
+/// replaced, which lets go of its frame when the next one arrives.
 fn rtsp_frame_pins(config: &config::RtspConfig) -> usize {
     if config.enabled {
-        config.max_sessions + 1
+        config.max_sessions + 2
     } else {
         0
     }

@@ -321,6 +321,24 @@ mod tests {
     }
 
     #[test]
+    fn a_follower_takes_the_newest_chunk_once_and_is_woken() {
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), mio::Token(7)).unwrap());
+        let broadcast = Broadcast::new();
+        let mut follower = broadcast.follow(&waker);
+        assert!(follower.newer().is_none());
+        broadcast.publish(text("a"));
+        broadcast.publish(text("b"));
+        let mut events = mio::Events::with_capacity(4);
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.token() == mio::Token(7)));
+        let (seq, chunk) = follower.newer().unwrap();
+        assert_eq!((seq, &*chunk.0), (2, "b"), "the newest, numbered in order");
+        assert!(follower.newer().is_none(), "taken once");
+    }
+
+    #[test]
     fn a_released_chunk_is_no_longer_referenced() {
         let broadcast = Broadcast::new();
         let mut body = broadcast.subscribe(StreamStats::new());

@@ -878,3 +878,19 @@ fn answers_during_a_stream_go_between_packets() {
         assert!(client.frames(30).iter().all(|f| f.whole));
     }
 }
+
+#[test]
+fn the_web_page_learns_the_rtsp_port_and_rtsp_can_be_switched_off() {
+    let camera = TestCamera::start();
+    let io = camera.get("/iocontrol.cgi", ADMIN);
+    assert_eq!(
+        io.header("X-IPCam-RTSP-Port"),
+        Some(rtsp_addr(&camera).port().to_string().as_str())
+    );
+    let off = TestCamera::start_with(|config| config.rtsp.enabled = false);
+    assert_eq!(off.daemon().rtsp_addr(), None);
+    assert_eq!(
+        off.get("/iocontrol.cgi", ADMIN).header("X-IPCam-RTSP-Port"),
+        None
+    );
+}

@@ -365,11 +365,18 @@ impl Handler for Routes {
             "/iocontrol.cgi" if request.has_params() => {
                 self.controls.set_io(&request.params).into()
             }
-            "/iocontrol.cgi" => self
-                .controls
-                .io_status()
-                .header("X-IPCam-Role", role_name(&principal))
-                .into(),
+            "/iocontrol.cgi" => {
+                let status = self
+                    .controls
+                    .io_status()
+                    .header("X-IPCam-Role", role_name(&principal));
+                // The web page shows the RTSP address from it.
+                match self.rtsp_addr {
+                    Some(addr) => status.header("X-IPCam-RTSP-Port", addr.port().to_string()),
+                    None => status,
+                }
+                .into()
+            }
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self
                 .controls

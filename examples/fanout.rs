@@ -3,7 +3,13 @@
 //! ```text
 //! cargo run --release --example fanout -- --url http://127.0.0.1:8080/mjpeg.cgi \
 //!     --clients 100 --seconds 10 [--user U --password P] [--pid PID] [--fps 30]
+//! cargo run --release --example fanout -- --url rtsp://127.0.0.1:8554/live ...
 //! ```
+//!
+//! With an `rtsp://` URL each client is an RTSP viewer instead: DESCRIBE, SETUP with RTP
+//! interleaved on the TCP connection, PLAY, then it reads the `$`-framed RTP packets and
+//! counts a frame at each marker bit, as complete only if its packets' sequence numbers
+//! had no gap (RTP over TCP loses nothing, so a gap would be a server bug).
 //!
 //! Each client is a thread with a plain std TCP connection that parses the multipart
 //! stream exactly as spec 4.1.2 frames it (`--video boundary--`, headers with
@@ -35,6 +41,7 @@ struct Options {
     credentials: Option<(String, String)>,
     pid: Option<u32>,
     fps: Option<f64>,
+    rtsp: bool,
 }
 
 /// What one client saw.
@@ -52,7 +59,7 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("fanout: {message}");
             eprintln!(
-                "usage: fanout --url http://HOST:PORT/mjpeg.cgi --clients N --seconds S \
+                "usage: fanout --url http://HOST:PORT/mjpeg.cgi|rtsp://HOST:PORT/ --clients N --seconds S \
                  [--user U --password P] [--pid PID] [--fps F]"
             );
             return ExitCode::from(2);
@@ -150,6 +157,15 @@ fn print_summary(options: &Options, reports: &[ClientReport], elapsed: Duration)
 }
 
 fn run_client(options: &Options, start: &Barrier) -> ClientReport {
+    if options.rtsp {
+        let connection = rtsp_play(options);
+        start.wait();
+        let mut report = ClientReport::default();
+        if let Err(error) = connection.and_then(|stream| rtp_frames(options, stream, &mut report)) {
+            report.error = Some(error.to_string());
+        }
+        return report;
+    }
     let connection = connect(options);
     start.wait();
     let mut report = ClientReport::default();
@@ -208,6 +224,100 @@ fn stream_frames(
             report.bytes += length as u64;
         } else {
             report.bad_frames += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Opens an RTSP session with RTP interleaved on the connection and starts it playing.
+fn rtsp_play(options: &Options) -> io::Result<BufReader<TcpStream>> {
+    let stream = TcpStream::connect_timeout(&options.address, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let url = format!("rtsp://{}{}", options.host, options.path);
+    let auth = match &options.credentials {
+        Some((user, password)) => format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        ),
+        None => String::new(),
+    };
+    let mut session = String::new();
+    let steps = [
+        ("DESCRIBE", url.clone(), String::new()),
+        (
+            "SETUP",
+            format!("{url}/track1"),
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n".to_owned(),
+        ),
+        ("PLAY", url.clone(), String::new()),
+    ];
+    for (cseq, (method, uri, extra)) in steps.into_iter().enumerate() {
+        let session_line = if session.is_empty() {
+            String::new()
+        } else {
+            format!("Session: {session}\r\n")
+        };
+        let request = format!(
+            "{method} {uri} RTSP/1.0\r\nCSeq: {}\r\n{auth}{session_line}{extra}\r\n",
+            cseq + 1
+        );
+        writer.write_all(request.as_bytes())?;
+        let head = read_head(&mut reader)?;
+        let status = head.first().cloned().unwrap_or_default();
+        if !status.contains(" 200 ") {
+            return Err(io::Error::other(format!("{method} answered {status:?}")));
+        }
+        if let Some(length) = header_value(&head, "content-length") {
+            let mut body = vec![0; length.parse().unwrap_or(0)];
+            reader.read_exact(&mut body)?;
+        }
+        if let Some(value) = header_value(&head, "session") {
+            session = value.split(';').next().unwrap_or("").to_owned();
+        }
+    }
+    Ok(reader)
+}
+
+/// Counts complete frames of the interleaved RTP stream until the run's time is up.
+fn rtp_frames(
+    options: &Options,
+    mut stream: BufReader<TcpStream>,
+    report: &mut ClientReport,
+) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs_f64(options.seconds);
+    let mut packet = vec![0u8; 65536];
+    let mut expected_seq: Option<u16> = None;
+    let (mut frame_ok, mut frame_bytes) = (true, 0u64);
+    while Instant::now() < deadline {
+        let mut prefix = [0u8; 4];
+        stream.read_exact(&mut prefix)?;
+        if prefix[0] != b'$' {
+            return Err(io::Error::other("expected an interleaved packet"));
+        }
+        let len = usize::from(u16::from_be_bytes([prefix[2], prefix[3]]));
+        stream.read_exact(&mut packet[..len])?;
+        if prefix[1] != 0 || len < 12 {
+            continue; // RTCP
+        }
+        let seq = u16::from_be_bytes([packet[2], packet[3]]);
+        // Frames start at any sequence number (a slow viewer skips frames, not packets
+        // within one); within a frame the numbers must follow on.
+        if expected_seq.is_some_and(|e| e != seq) && frame_bytes > 0 {
+            frame_ok = false;
+        }
+        expected_seq = Some(seq.wrapping_add(1));
+        frame_bytes += len as u64 - 12;
+        if packet[1] & 0x80 != 0 {
+            if frame_ok {
+                report.frames += 1;
+                report.bytes += frame_bytes;
+            } else {
+                report.bad_frames += 1;
+            }
+            frame_ok = true;
+            frame_bytes = 0;
         }
     }
     Ok(())
@@ -304,9 +414,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         }
     }
     let url = url.ok_or("--url is required")?;
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("only http:// URLs are supported")?;
+    let (rest, rtsp, default_port) = if let Some(rest) = url.strip_prefix("rtsp://") {
+        (rest, true, 554)
+    } else {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("only http:// and rtsp:// URLs are supported")?;
+        (rest, false, 80)
+    };
     let (host, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], &rest[slash..]),
         None => (rest, "/"),
@@ -314,7 +429,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     let with_port = if host.contains(':') {
         host.to_owned()
     } else {
-        format!("{host}:80")
+        format!("{host}:{default_port}")
     };
     let address = with_port
         .to_socket_addrs()
@@ -340,6 +455,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         credentials,
         pid,
         fps,
+        rtsp,
     })
 }
 

@@ -454,6 +454,22 @@ fn the_live_view_plays() {
 }
 
 #[test]
+fn the_live_view_shows_the_rtsp_address() {
+    let camera = TestCamera::start();
+    add_user(&camera, "viewer", "view0", 0);
+    let page = Session::open(&camera, "viewer", "view0");
+    let port = camera.daemon().rtsp_addr().expect("RTSP serves").port();
+    let expected = format!("rtsp://127.0.0.1:{port}/");
+    let shown = page.until("the RTSP address", || {
+        page.string(
+            "document.querySelector('#rtsp').hidden ? null : \
+             document.querySelector('#rtsp-url').href",
+        )
+    });
+    assert_eq!(shown, expected);
+}
+
+#[test]
 fn without_readable_streams_the_live_view_falls_back_to_a_plain_img_and_polls_the_io_state() {
     let camera = TestCamera::start();
     add_user(&camera, "viewer", "view0", 0);

@@ -316,16 +316,21 @@ fn profile_s_calls_answer_with_the_cameras_own_facts() {
         ["InvalidArgVal", "NoProfile"]
     );
 
-    // The URIs answered work for an HTTP client with the same login.
+    // The stream is the RTSP server's, at the host the client used; the snapshot works for
+    // an HTTP client with the same login.
+    let rtsp_port = camera.daemon().rtsp_addr().expect("RTSP serves").port();
     let stream = client.ok(
         "media",
         "GetStreamUri",
         json!({
             "ProfileToken": PROFILE,
-            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "HTTP"}}
+            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
         }),
     );
-    assert_eq!(stream["Uri"], format!("{base}/mjpeg.cgi"));
+    assert_eq!(
+        stream["Uri"],
+        format!("rtsp://{}:{rtsp_port}/", camera.addr.ip())
+    );
     let snapshot = client.ok("media", "GetSnapshotUri", json!({"ProfileToken": PROFILE}));
     assert_eq!(snapshot["Uri"], format!("{base}/image.jpg"));
     wait_for("snapshots of the new size", || {
@@ -353,7 +358,9 @@ fn profile_s_calls_answer_with_the_cameras_own_facts() {
     let protocols = client.ok("devicemgmt", "GetNetworkProtocols", json!({}));
     assert_eq!(protocols[0]["Name"], "HTTP");
     assert_eq!(protocols[0]["Port"], json!([camera.addr.port()]));
-    assert_eq!(protocols[1]["Enabled"], false, "no RTSP server yet");
+    assert_eq!(protocols[1]["Name"], "RTSP");
+    assert_eq!(protocols[1]["Enabled"], true);
+    assert_eq!(protocols[1]["Port"], json!([rtsp_port]));
     let nodes = client.ok("ptz", "GetNodes", json!({}));
     assert_eq!(nodes[0]["MaximumNumberOfPresets"].as_u64(), Some(24));
     assert_eq!(nodes[0]["HomeSupported"], true);
@@ -507,7 +514,7 @@ fn ptz_moves_show_in_the_stream_header_and_presets_are_shared_with_the_cgi() {
 fn every_operation_checks_the_login_and_its_role() {
     let Some(python) = python() else { return };
     let camera = camera_with_users();
-    let stream_uri = json!({"ProfileToken": PROFILE, "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "HTTP"}}});
+    let stream_uri = json!({"ProfileToken": PROFILE, "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}});
     let home = json!({"ProfileToken": PROFILE});
 
     // Without a login: only what ONVIF allows before authentication.

@@ -185,6 +185,8 @@ impl TestCamera {
         };
         // Tests that want WS-Discovery turn it on, on a port of their own.
         config.onvif.discovery = false;
+        // Any free port: tests run side by side, and each camera serves RTSP.
+        config.rtsp.port = 0;
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -154,6 +154,32 @@ impl<C: Chunk> Broadcast<C> {
             permit: None,
         }
     }
+
+    /// A reader for another event loop (e.g. an RTSP server): `waker` is woken on every
+    /// publish, and [`Follower::newer`] takes the newest chunk once, like a stream here.
+    pub fn follow(&self, waker: &Arc<Waker>) -> Follower<C> {
+        let mut subscription = Subscription {
+            shared: Arc::clone(&self.shared),
+            last_seq: 0,
+            current: None,
+        };
+        subscription.attach(waker);
+        Follower(subscription)
+    }
+}
+
+/// Follows a [`Broadcast`] from outside this crate's server; see [`Broadcast::follow`].
+pub struct Follower<C: Chunk>(Subscription<C>);
+
+impl<C: Chunk> Follower<C> {
+    /// The newest chunk and its sequence number (1, 2, ... in publishing order) if it is
+    /// newer than the last one this follower took.
+    pub fn newer(&mut self) -> Option<(u64, C)> {
+        if !self.0.advance() {
+            return None;
+        }
+        self.0.current.take().map(|chunk| (self.0.last_seq, chunk))
+    }
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked (every critical
@@ -292,6 +318,24 @@ mod tests {
         }
         assert!(body.source.advance());
         assert_eq!(body.source.segments()[0], b"4");
+    }
+
+    #[test]
+    fn a_follower_takes_the_newest_chunk_once_and_is_woken() {
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), mio::Token(7)).unwrap());
+        let broadcast = Broadcast::new();
+        let mut follower = broadcast.follow(&waker);
+        assert!(follower.newer().is_none());
+        broadcast.publish(text("a"));
+        broadcast.publish(text("b"));
+        let mut events = mio::Events::with_capacity(4);
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.token() == mio::Token(7)));
+        let (seq, chunk) = follower.newer().unwrap();
+        assert_eq!((seq, &*chunk.0), (2, "b"), "the newest, numbered in order");
+        assert!(follower.newer().is_none(), "taken once");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Config {
     pub onvif: crate::onvif::OnvifConfig,
     /// Event frames, the event log and the alarm inputs' debounce.
     pub events: EventsConfig,
+    /// The RTSP server.
+    pub rtsp: RtspConfig,
 }
 
 impl Default for Config {
@@ -81,6 +83,53 @@ impl Default for Config {
             platform: PlatformConfig::default(),
             onvif: crate::onvif::OnvifConfig::default(),
             events: EventsConfig::default(),
+            rtsp: RtspConfig::default(),
+        }
+    }
+}
+
+/// `[rtsp]`: the RTSP server (MJPEG over RTP) for NVRs, VLC, ffmpeg and GStreamer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtspConfig {
+    /// Whether to serve RTSP at all.
+    pub enabled: bool,
+    /// Port, bound on the host of the first HTTP listener; ignored when systemd passes a
+    /// socket named `rtsp`. 0 picks a free port (tests).
+    pub port: u16,
+    /// Most simultaneous RTSP connections; past it clients get `503`.
+    pub max_connections: usize,
+    /// Most sessions (viewers); past it SETUP gets `453`.
+    pub max_sessions: usize,
+    /// Seconds a UDP session lives without a request or RTCP report from its client.
+    pub session_timeout_secs: u64,
+}
+
+impl Default for RtspConfig {
+    fn default() -> Self {
+        let limits = ipcam_rtsp::Limits::default();
+        RtspConfig {
+            enabled: true,
+            port: 8554,
+            max_connections: limits.max_connections,
+            max_sessions: limits.max_sessions,
+            session_timeout_secs: limits.session_timeout.as_secs(),
+        }
+    }
+}
+
+impl RtspConfig {
+    /// The server limits these settings describe, with the HTTP server's request limits.
+    pub fn limits(&self, server: &ServerConfig) -> ipcam_rtsp::Limits {
+        ipcam_rtsp::Limits {
+            max_head_bytes: server.max_head_bytes,
+            max_connections: self.max_connections,
+            max_sessions: self.max_sessions,
+            request_timeout: Duration::from_secs(server.request_timeout_secs),
+            session_timeout: Duration::from_secs(self.session_timeout_secs),
+            stall_timeout: Duration::from_secs(server.stall_timeout_secs),
+            realm: server.realm.clone(),
+            ..ipcam_rtsp::Limits::default()
         }
     }
 }
@@ -217,7 +266,7 @@ impl Config {
     /// Checks ranges that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let server = &self.server;
-        let checks: [(bool, &'static str, &'static str); 5] = [
+        let checks: [(bool, &'static str, &'static str); 8] = [
             (
                 server.max_connections == 0,
                 "server.max_connections",
@@ -242,6 +291,21 @@ impl Config {
                 !(1..=120).contains(&self.capture.auto_fps),
                 "capture.auto_fps",
                 "must be 1..=120",
+            ),
+            (
+                self.rtsp.max_connections == 0,
+                "rtsp.max_connections",
+                "must be at least 1",
+            ),
+            (
+                self.rtsp.max_sessions == 0,
+                "rtsp.max_sessions",
+                "must be at least 1",
+            ),
+            (
+                self.rtsp.session_timeout_secs < 5,
+                "rtsp.session_timeout_secs",
+                "must be at least 5",
             ),
         ];
         let events = self.events.checks();
@@ -272,6 +336,8 @@ mod tests {
         );
         assert_eq!(config.capture.source, "test");
         assert_eq!(config.server.limits().max_head_bytes, 8192);
+        assert!(config.rtsp.enabled);
+        assert_eq!(config.rtsp.port, 8554);
     }
 
     #[test]
@@ -322,6 +388,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.max_connections"), "{err}");
+        let err = parse("[rtsp]\nmax_sessions = 0\n").unwrap_err().to_string();
+        assert!(err.contains("rtsp.max_sessions"), "{err}");
         let err = Config::load(Path::new("/nonexistent/ipcamd.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ipcamd.toml"));
     }

@@ -7,9 +7,9 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the FTP and e-mail workers, the alarm thread (events) with the motion
-//! detector's, the LED blinker and WS-Discovery. They share only atomics, the frame
-//! broadcast and channels.
+//! (motors), the RTSP event loop, the FTP and e-mail workers, the alarm thread (events)
+//! with the motion detector's, the LED blinker and WS-Discovery. They share only atomics,
+//! the frame broadcast and channels.
 
 mod alarm;
 mod camera;
@@ -17,9 +17,11 @@ mod client;
 pub mod config;
 mod config_worker;
 mod control;
+mod logins;
 pub mod onvif;
 mod presets;
 mod routes;
+mod rtsp;
 pub mod systemd;
 mod web;
 
@@ -96,6 +98,9 @@ pub struct StartOptions {
     /// The administrator password for a first start (empty state); `None` draws a random
     /// one and writes it to `initial-admin-password` in the state directory.
     pub admin_password: Option<String>,
+    /// The RTSP listener systemd passed (the socket named `rtsp`); `None` binds
+    /// `rtsp.port` on the host of the first HTTP listener.
+    pub rtsp_listener: Option<TcpListener>,
 }
 
 /// A running camera.
@@ -104,6 +109,7 @@ pub struct Daemon {
     server_thread: JoinHandle<io::Result<()>>,
     config_thread: JoinHandle<()>,
     local_addrs: Vec<SocketAddr>,
+    rtsp: Option<rtsp::RtspService>,
     gpio: Gpio,
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
@@ -152,8 +158,10 @@ impl Daemon {
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
             auto_fps: config.capture.auto_fps,
+            // RTSP viewers pin frames too (see rtsp_frame_pins), and so do event bursts.
             max_slots: camera::frame_pool_cap(config.server.max_connections)
-                + config.events.pinned_frames(),
+                + config.events.pinned_frames()
+                + rtsp_frame_pins(&config.rtsp),
             stamp: PartStamp {
                 clock: service.clock(),
                 io: Arc::clone(&io),
@@ -193,6 +201,17 @@ impl Daemon {
             events: events.handle(),
             alarms: alarms.handle(),
         };
+        // Failed logins count against one limit per address, over HTTP and RTSP alike.
+        let logins = logins::SharedLimiter::default();
+        let rtsp = start_rtsp(
+            config,
+            options.rtsp_listener,
+            main_addr,
+            &frames,
+            &service,
+            &access,
+            &logins,
+        )?;
         let identity = onvif::Identity {
             model: config.platform.model.clone(),
             firmware: config_worker::FIRMWARE_VERSION.to_owned(),
@@ -200,9 +219,8 @@ impl Daemon {
             interface: config.platform.interface.clone(),
             auto_fps: config.capture.auto_fps,
         };
-        // `None`: no RTSP server yet, so GetStreamUri names the MJPEG stream over HTTP;
-        // with the RTSP server's port it names rtsp://HOST:PORT/.
-        let rtsp_port = None;
+        // GetStreamUri names rtsp://HOST:PORT/ while RTSP is served, else the MJPEG stream.
+        let rtsp_port = rtsp.as_ref().map(|server| server.addr.port());
         let onvif_endpoint = config
             .onvif
             .enabled
@@ -219,6 +237,8 @@ impl Daemon {
             onvif_endpoint,
         );
         routes.proxies = TrustedProxies::new(&config.server.trusted_proxies);
+        routes.rtsp_addr = rtsp.as_ref().map(|r| r.addr);
+        routes.limiter = logins;
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
         let plant = Plant {
@@ -252,6 +272,7 @@ impl Daemon {
             server_thread,
             config_thread,
             local_addrs,
+            rtsp,
             gpio: hal.gpio,
             serial_probe,
             _ptz: ptz,
@@ -280,6 +301,11 @@ impl Daemon {
         &self.local_addrs
     }
 
+    /// The RTSP server's address (`rtsp://ADDR/`), if RTSP serves.
+    pub fn rtsp_addr(&self) -> Option<SocketAddr> {
+        self.rtsp.as_ref().map(|r| r.addr)
+    }
+
     /// The GPIO backend; with the sim backend, tests probe the trigger lines through it.
     pub fn gpio(&self) -> &Gpio {
         &self.gpio
@@ -293,6 +319,9 @@ impl Daemon {
     /// Asks the daemon to stop: no new connections, responses in flight finish, streams end.
     pub fn shutdown(&self) {
         self.server.shutdown();
+        if let Some(rtsp) = &self.rtsp {
+            rtsp.shutdown();
+        }
     }
 
     /// Waits until the daemon has stopped.
@@ -303,12 +332,54 @@ impl Daemon {
             .server_thread
             .join()
             .map_err(|_| DaemonError::Panicked("http"))?;
+        if let Some(rtsp) = self.rtsp {
+            if !rtsp.join() {
+                return Err(DaemonError::Panicked("rtsp"));
+            }
+        }
         // The event loop owned the job sender: with it gone, the configuration thread ends.
         self.config_thread
             .join()
             .map_err(|_| DaemonError::Panicked("config"))?;
         served.map_err(io_error("the HTTP event loop failed"))
     }
+}
+
+/// Frames the RTSP server may pin at once: one per session, the newest, and the one it
+/// replaced, which lets go of its frame when the next one arrives.
+fn rtsp_frame_pins(config: &config::RtspConfig) -> usize {
+    if config.enabled {
+        config.max_sessions + 2
+    } else {
+        0
+    }
+}
+
+/// Starts the RTSP server if it is enabled and its port can be had.
+fn start_rtsp(
+    config: &Config,
+    passed: Option<TcpListener>,
+    main_addr: SocketAddr,
+    frames: &Broadcast<MjpegPart>,
+    service: &ConfigService,
+    access: &AccessEpoch,
+    logins: &logins::SharedLimiter,
+) -> Result<Option<rtsp::RtspService>, DaemonError> {
+    if !config.rtsp.enabled {
+        return Ok(None);
+    }
+    let Some(listener) = rtsp::listener(passed, main_addr, config.rtsp.port) else {
+        return Ok(None);
+    };
+    let gate = rtsp::CameraGate {
+        state: service.shared(),
+        epoch: access.clone(),
+        limiter: logins.clone(),
+    };
+    let limits = config.rtsp.limits(&config.server);
+    rtsp::RtspService::start(listener, frames, gate, limits)
+        .map(Some)
+        .map_err(io_error("cannot start the RTSP server"))
 }
 
 /// How long start-up waits for the first frame before listening anyway. A V4L2 camera may

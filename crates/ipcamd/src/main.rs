@@ -37,6 +37,9 @@ struct Cli {
     /// initial-admin-password in the state directory.
     #[arg(long, env = "IPCAMD_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// RTSP port (0: any free port). Overrides rtsp.port.
+    #[arg(long, value_name = "PORT")]
+    rtsp_port: Option<u16>,
     /// Log level: error, warn, info, debug or trace. Overrides log_level and RUST_LOG.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -57,7 +60,12 @@ fn main() -> anyhow::Result<()> {
     // Read systemd's variables before any thread starts: clearing them is not thread-safe.
     let notifier = Arc::new(Notifier::from_env().context("NOTIFY_SOCKET")?);
     let watchdog_interval = systemd::watchdog_interval_from_env().context("WATCHDOG_USEC")?;
-    let passed = systemd::listen_fds().context("LISTEN_FDS")?;
+    let (rtsp_passed, passed): (Vec<_>, Vec<_>) = systemd::named_listen_fds()
+        .context("LISTEN_FDS")?
+        .into_iter()
+        .partition(|(name, _)| name == RTSP_FD_NAME);
+    let rtsp_listener = rtsp_passed.into_iter().next().map(|(_, listener)| listener);
+    let passed: Vec<TcpListener> = passed.into_iter().map(|(_, listener)| listener).collect();
     let listeners = if passed.is_empty() {
         bind_all(&config.server.listen)?
     } else {
@@ -82,11 +90,15 @@ fn main() -> anyhow::Result<()> {
         StartOptions {
             watchdog,
             admin_password: cli.admin_password.clone(),
+            rtsp_listener,
         },
     )
     .context("cannot start the camera")?;
     for addr in daemon.local_addrs() {
         log::info!("listening on http://{addr}/");
+    }
+    if let Some(addr) = daemon.rtsp_addr() {
+        log::info!("listening on rtsp://{addr}/");
     }
     notifier.ready().context("cannot notify systemd")?;
     let status = serving_status(daemon.local_addrs(), &config.capture.source);
@@ -101,6 +113,9 @@ fn main() -> anyhow::Result<()> {
     daemon.join().context("the camera stopped with an error")
 }
 
+/// `FileDescriptorName=` of the RTSP socket unit (systemd/ipcamd-rtsp.socket).
+const RTSP_FD_NAME: &str = "rtsp";
+
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
@@ -111,6 +126,9 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     }
     if let Some(dir) = &cli.state_dir {
         config.state_dir = dir.clone();
+    }
+    if let Some(port) = cli.rtsp_port {
+        config.rtsp.port = port;
     }
     if let Some(source) = &cli.source {
         config.capture.source = source.clone();

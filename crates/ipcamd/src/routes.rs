@@ -32,6 +32,7 @@ use crate::camera::{JpegBytes, MjpegPart, MJPEG_CONTENT_TYPE};
 use crate::client::TrustedProxies;
 use crate::config_worker::Job;
 use crate::control::{Controls, PanTiltOutcome};
+use crate::logins::SharedLimiter;
 use crate::onvif::{self, CameraView};
 use crate::presets;
 use crate::systemd::{Notifier, Watchdog};
@@ -48,7 +49,7 @@ impl AccessEpoch {
         self.0.fetch_add(1, Ordering::Release);
     }
 
-    fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
 }
@@ -109,7 +110,7 @@ struct Viewer {
 /// The daemon's request handler.
 pub(crate) struct Routes {
     pub(crate) state: SharedState,
-    pub(crate) limiter: LoginLimiter,
+    pub(crate) limiter: SharedLimiter,
     pub(crate) realm: String,
     pub(crate) frames: Broadcast<MjpegPart>,
     pub(crate) jobs: Sender<Job>,
@@ -119,6 +120,8 @@ pub(crate) struct Routes {
     /// Whose word on the client's address counts (none by default).
     pub(crate) proxies: TrustedProxies,
     access: AccessEpoch,
+    /// The RTSP server's address, if it serves (for the stream URI of ONVIF and the page).
+    pub(crate) rtsp_addr: Option<std::net::SocketAddr>,
     viewers: Vec<Viewer>,
     streaming: bool,
     /// The ONVIF services, unless `[onvif] enabled = false`.
@@ -140,7 +143,7 @@ impl Routes {
     ) -> Self {
         Routes {
             state,
-            limiter: LoginLimiter::new(),
+            limiter: SharedLimiter::default(),
             realm,
             frames,
             jobs,
@@ -149,6 +152,7 @@ impl Routes {
             watchdog,
             proxies: TrustedProxies::default(),
             access,
+            rtsp_addr: None,
             viewers: Vec::new(),
             streaming: false,
             onvif,
@@ -166,7 +170,7 @@ impl Routes {
             .chain(request.binary_params.iter().map(|(name, _)| name.as_str()));
         match authorize(
             &state,
-            &mut self.limiter,
+            &mut self.limiter.lock(),
             client,
             Instant::now(),
             credentials,
@@ -308,10 +312,11 @@ impl Routes {
         }
         let authority =
             ipcam_onvif::authority(request.host.as_deref(), &endpoint.fallback_authority);
+        let mut limiter = self.limiter.lock();
         let mut camera = CameraView {
             state: self.state.load(),
-            limiter: &mut self.limiter,
-            client: request.peer.ip(),
+            limiter: &mut limiter,
+            client: self.proxies.client(request),
             ptz: &self.controls.ptz,
             clock: &self.controls.clock,
             identity: &endpoint.identity,
@@ -322,6 +327,8 @@ impl Routes {
             http_level: onvif::level_of(principal),
         };
         let answer = endpoint.service.handle(soap, &mut camera);
+        // The RTSP loop checks its logins against the same limiter.
+        drop(limiter);
         let status = match answer.status {
             200 => Status::Ok,
             400 => Status::BadRequest,
@@ -343,9 +350,10 @@ impl Routes {
         let Some(endpoint) = self.onvif.as_mut() else {
             return;
         };
+        let mut limiter = self.limiter.lock();
         let mut camera = CameraView {
             state: self.state.load(),
-            limiter: &mut self.limiter,
+            limiter: &mut limiter,
             client: std::net::Ipv4Addr::UNSPECIFIED.into(),
             ptz: &self.controls.ptz,
             clock: &self.controls.clock,
@@ -448,11 +456,18 @@ impl Handler for Routes {
             "/iocontrol.cgi" if request.has_params() => {
                 self.controls.set_io(&request.params).into()
             }
-            "/iocontrol.cgi" => self
-                .controls
-                .io_status()
-                .header("X-IPCam-Role", role_name(&principal))
-                .into(),
+            "/iocontrol.cgi" => {
+                let status = self
+                    .controls
+                    .io_status()
+                    .header("X-IPCam-Role", role_name(&principal));
+                // The web page shows the RTSP address from it.
+                match self.rtsp_addr {
+                    Some(addr) => status.header("X-IPCam-RTSP-Port", addr.port().to_string()),
+                    None => status,
+                }
+                .into()
+            }
             "/eventlog.cgi" => self.controls.event_log(&request.params).into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self

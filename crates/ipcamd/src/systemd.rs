@@ -256,15 +256,36 @@ pub unsafe fn adopt_listeners(fds: Range<RawFd>) -> Result<Vec<TcpListener>, Sys
 /// Clears `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES`, so a second call, or a child
 /// process, cannot adopt the same descriptors again.
 pub fn listen_fds() -> Result<Vec<TcpListener>, SystemdError> {
+    Ok(named_listen_fds()?
+        .into_iter()
+        .map(|(_, listener)| listener)
+        .collect())
+}
+
+/// Like [`listen_fds`], with each socket's `FileDescriptorName=` (from `LISTEN_FDNAMES`;
+/// empty when systemd gave none), so that e.g. the RTSP socket is told from the HTTP ones.
+pub fn named_listen_fds() -> Result<Vec<(String, TcpListener)>, SystemdError> {
     let pid = env::var("LISTEN_PID").ok();
     let fds = env::var("LISTEN_FDS").ok();
+    let names = env::var("LISTEN_FDNAMES").ok();
     for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
         env::remove_var(name);
     }
     let range = parse_listen_fds(pid.as_deref(), fds.as_deref(), std::process::id())?;
     // SAFETY: systemd passed these descriptors to this very process (LISTEN_PID matched) and
     // nothing else adopts them: the variables naming them are gone.
-    unsafe { adopt_listeners(range) }
+    let listeners = unsafe { adopt_listeners(range) }?;
+    let names = fd_names(names.as_deref(), listeners.len());
+    Ok(names.into_iter().zip(listeners).collect())
+}
+
+/// The names of `count` passed descriptors: `LISTEN_FDNAMES` is colon-separated, one per
+/// descriptor; missing names are empty.
+pub fn fd_names(names: Option<&str>, count: usize) -> Vec<String> {
+    let mut given = names.map(|n| n.split(':')).into_iter().flatten();
+    (0..count)
+        .map(|_| given.next().unwrap_or("").to_owned())
+        .collect()
 }
 
 fn parse_pid(name: &'static str, value: &str) -> Result<u32, SystemdError> {
@@ -500,6 +521,16 @@ mod tests {
             .is_empty());
         assert!(parse_listen_fds(None, Some("2"), 42).unwrap().is_empty());
         assert!(parse_listen_fds(Some("42"), None, 42).unwrap().is_empty());
+    }
+
+    #[test]
+    fn descriptor_names_pair_up_in_order() {
+        assert_eq!(
+            fd_names(Some("ipcamd.socket:rtsp"), 2),
+            ["ipcamd.socket", "rtsp"]
+        );
+        assert_eq!(fd_names(Some("http"), 2), ["http", ""]);
+        assert_eq!(fd_names(None, 1), [""]);
     }
 
     #[test]

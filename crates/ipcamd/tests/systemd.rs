@@ -24,6 +24,8 @@ struct Service {
     child: Child,
     notify: UnixDatagram,
     listener_addr: std::net::SocketAddr,
+    /// The RTSP socket passed as the descriptor named `rtsp`, if any.
+    rtsp_addr: Option<std::net::SocketAddr>,
     state_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -32,6 +34,12 @@ impl Service {
     /// Starts the service with `--admin-password` if given, else with none at all (so it
     /// generates one); its stdout and stderr are kept for [`Service::output`].
     fn start(admin_password: Option<&str>) -> Service {
+        Self::launch(admin_password, false)
+    }
+
+    /// Like [`Service::start`]; with `rtsp`, a second socket is passed as descriptor 4
+    /// named `rtsp`, as ipcamd-rtsp.socket does (`LISTEN_FDNAMES`).
+    fn launch(admin_password: Option<&str>, rtsp: bool) -> Service {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = dir.path().join("state");
         let notify_path = dir.path().join("notify.sock");
@@ -40,6 +48,9 @@ impl Service {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let listener_addr = listener.local_addr().unwrap();
         let listener_fd = listener.as_raw_fd();
+        let rtsp_listener = rtsp.then(|| TcpListener::bind("127.0.0.1:0").unwrap());
+        let rtsp_addr = rtsp_listener.as_ref().map(|l| l.local_addr().unwrap());
+        let rtsp_fd = rtsp_listener.as_ref().map(|l| l.as_raw_fd());
         let mut command = Command::new("/bin/sh");
         // LISTEN_PID must be the daemon's own PID: the shell sets it to its PID, then execs
         // the daemon in its place, exactly what systemd does between fork and exec.
@@ -55,7 +66,15 @@ impl Service {
             .env_remove("RUST_LOG")
             .env("NOTIFY_SOCKET", &notify_path)
             .env("WATCHDOG_USEC", "200000")
-            .env("LISTEN_FDS", "1")
+            .env("LISTEN_FDS", if rtsp { "2" } else { "1" })
+            .env(
+                "LISTEN_FDNAMES",
+                if rtsp {
+                    "ipcamd.socket:rtsp"
+                } else {
+                    "ipcamd.socket"
+                },
+            )
             .env_remove("LISTEN_PID")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -67,15 +86,22 @@ impl Service {
                 if libc::dup2(listener_fd, 3) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
+                if let Some(fd) = rtsp_fd {
+                    if libc::dup2(fd, 4) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }
         let child = command.spawn().expect("spawn ipcamd");
         drop(listener);
+        drop(rtsp_listener);
         Service {
             child,
             notify,
             listener_addr,
+            rtsp_addr,
             state_dir,
             _dir: dir,
         }
@@ -206,6 +232,31 @@ fn notifies_pings_serves_the_passed_socket_and_drains_on_sigterm() {
     viewer
         .read_to_end(&mut rest)
         .expect("the stream ends with EOF, not a reset");
+}
+
+#[test]
+fn the_socket_named_rtsp_serves_rtsp_and_the_other_http() {
+    let service = Service::launch(Some(PASSWORD), true);
+    assert_eq!(service.next_notification(), "READY=1");
+    let rtsp_addr = service.rtsp_addr.unwrap();
+    let mut rtsp = TcpStream::connect(rtsp_addr).unwrap();
+    rtsp.set_read_timeout(Some(DEADLINE)).unwrap();
+    let basic = STANDARD.encode(format!("admin:{PASSWORD}"));
+    write!(
+        rtsp,
+        "OPTIONS rtsp://{rtsp_addr}/ RTSP/1.0\r\nCSeq: 7\r\nAuthorization: Basic {basic}\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = BufReader::new(rtsp);
+    let mut status = String::new();
+    reply.read_line(&mut status).unwrap();
+    assert_eq!(status, "RTSP/1.0 200 OK\r\n");
+    assert!(status_line(get(service.listener_addr, "/cgiversion.cgi")).contains(" 200 "));
+    let (_, stderr) = service.stop();
+    assert!(
+        stderr.contains(&format!("listening on rtsp://{rtsp_addr}/")),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1254,6 +1254,25 @@ async function discoverRole() {
   return { role: pantilt.status === 401 || pantilt.status === 0 ? VIEWER : OPERATOR };
 }
 
+/**
+ * The RTSP address for NVRs and players, shown under the live view: the camera announces
+ * its RTSP port on /iocontrol.cgi (no header: RTSP is off), the host is the one this page
+ * came from.
+ */
+async function showRtspAddress() {
+  const io = await apiFetch('iocontrol.cgi', { method: 'HEAD' }).catch(() => null);
+  const port = io && io.headers.get('X-IPCam-RTSP-Port');
+  if (!port || !/^[0-9]+$/.test(port)) return;
+  // Browsers give an IPv6 host name with its brackets already; add them where one does not.
+  const name = location.hostname;
+  const host = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+  const url = `rtsp://${host}:${port}/`;
+  const link = $('#rtsp-url');
+  link.href = url;
+  link.textContent = url;
+  $('#rtsp').hidden = false;
+}
+
 async function main() {
   live = new LiveView($('#video'), (text) => {
     $('#stream-state').textContent = text;
@@ -1268,6 +1287,7 @@ async function main() {
   route();
 
   const { role, name } = await discoverRole();
+  showRtspAddress();
   camera.role = role;
   document.body.dataset.role = ['viewer', 'operator', 'admin'][role];
   showCameraName(name);

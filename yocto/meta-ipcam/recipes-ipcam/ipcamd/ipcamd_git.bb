@@ -79,7 +79,7 @@ do_configure[prefuncs] += "ipcamd_check_rust"
 do_install:append() {
     install -d ${D}${systemd_system_unitdir}
     install -m 0644 ${S}/systemd/ipcamd.service ${S}/systemd/ipcamd.socket \
-        ${D}${systemd_system_unitdir}
+        ${S}/systemd/ipcamd-rtsp.socket ${D}${systemd_system_unitdir}
     install -d ${D}${sysconfdir}/ipcamd
     install -m 0644 ${S}/systemd/ipcamd.toml ${D}${sysconfdir}/ipcamd
     install -d ${D}${nonarch_libdir}/sysusers.d
@@ -94,7 +94,7 @@ do_install:append() {
     fi
 }
 
-SYSTEMD_SERVICE:${PN} = "ipcamd.socket ipcamd.service"
+SYSTEMD_SERVICE:${PN} = "ipcamd.socket ipcamd-rtsp.socket ipcamd.service"
 
 # Created at build time so files can be owned by it; sysusers.d/ipcamd.conf says the same
 # for systems that create users at boot.

@@ -280,7 +280,9 @@ impl Onvif {
         };
         let now = camera.clock().now;
         let proof = Proof::new(token, now, &self.nonces).map_err(|err| {
-            log::info!("ONVIF login of '{}' refused: {err}", token.username);
+            // Debug-quoted: a user name from the envelope may hold line breaks that would
+            // forge log lines.
+            log::info!("ONVIF login of {:?} refused: {err}", token.username);
             Fault::not_authorized()
         })?;
         match camera.login(proof.username(), &|stored| proof.proves(stored)) {
@@ -289,7 +291,7 @@ impl Onvif {
                 Ok(level)
             }
             Err(err @ (LoginError::BadCredentials | LoginError::RateLimited)) => {
-                log::info!("ONVIF login of '{}' refused: {err}", token.username);
+                log::info!("ONVIF login of {:?} refused: {err}", token.username);
                 Err(Fault::not_authorized())
             }
         }

@@ -185,7 +185,10 @@ impl<R: BufRead> JpegScanner<R> {
                         ));
                     }
                     scanned |= m == SOS;
-                    if is_start_of_frame(m) && rest >= 5 {
+                    if is_start_of_frame(m) && rest < 5 {
+                        return Err(ScanError::Malformed("frame header too short", self.pos));
+                    }
+                    if is_start_of_frame(m) {
                         self.byte()?;
                         let height = self.read_u16()?;
                         let width = self.read_u16()?;
@@ -451,6 +454,16 @@ pub(crate) mod tests {
         ];
         assert_eq!(jpeg_dimensions(&short), Err("frame header too short"));
         assert!(matches!(scan_all(&short), Err(ScanError::Malformed(..))));
+        // Nor may a later, whole frame header stand in for it
+        // (regression_short_then_whole_frame_header.jpg).
+        let whole = synthetic_jpeg(16, 16, b"", &[0x01]);
+        let mut both = short[..7].to_vec();
+        both.extend_from_slice(&whole[2..]);
+        assert_eq!(jpeg_dimensions(&both), Err("frame header too short"));
+        assert!(matches!(
+            scan_all(&both),
+            Err(ScanError::Malformed("frame header too short", _))
+        ));
     }
 
     #[test]

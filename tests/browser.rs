@@ -454,19 +454,33 @@ fn the_live_view_plays() {
 }
 
 #[test]
-fn the_live_view_shows_the_rtsp_address() {
+fn the_live_view_shows_the_rtsp_and_onvif_addresses() {
     let camera = TestCamera::start();
     add_user(&camera, "viewer", "view0", 0);
     let page = Session::open(&camera, "viewer", "view0");
     let port = camera.daemon().rtsp_addr().expect("RTSP serves").port();
-    let expected = format!("rtsp://127.0.0.1:{port}/");
     let shown = page.until("the RTSP address", || {
         page.string(
             "document.querySelector('#rtsp').hidden ? null : \
              document.querySelector('#rtsp-url').href",
         )
     });
-    assert_eq!(shown, expected);
+    assert_eq!(shown, format!("rtsp://127.0.0.1:{port}/"));
+    let onvif = page.until("the ONVIF address", || {
+        page.string(
+            "document.querySelector('#onvif').hidden ? null : \
+             document.querySelector('#onvif-url').href + ' ' + \
+             document.querySelector('#onvif-note').textContent",
+        )
+    });
+    // The test cameras run without WS-Discovery (tests/common).
+    assert_eq!(
+        onvif,
+        format!(
+            "http://{}/onvif/device_service WS-Discovery off",
+            camera.addr
+        )
+    );
 }
 
 #[test]

@@ -238,6 +238,7 @@ impl Daemon {
         );
         routes.proxies = TrustedProxies::new(&config.server.trusted_proxies);
         routes.rtsp_addr = rtsp.as_ref().map(|r| r.addr);
+        routes.discovery = config.onvif.enabled && config.onvif.discovery;
         routes.limiter = logins;
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;

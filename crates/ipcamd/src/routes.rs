@@ -122,6 +122,8 @@ pub(crate) struct Routes {
     access: AccessEpoch,
     /// The RTSP server's address, if it serves (for the stream URI of ONVIF and the page).
     pub(crate) rtsp_addr: Option<std::net::SocketAddr>,
+    /// Whether WS-Discovery is configured to announce the camera (shown on the page).
+    pub(crate) discovery: bool,
     viewers: Vec<Viewer>,
     streaming: bool,
     /// The ONVIF services, unless `[onvif] enabled = false`.
@@ -153,6 +155,7 @@ impl Routes {
             proxies: TrustedProxies::default(),
             access,
             rtsp_addr: None,
+            discovery: false,
             viewers: Vec::new(),
             streaming: false,
             onvif,
@@ -296,6 +299,24 @@ impl Routes {
                 })
             }
         }
+    }
+
+    /// GET `/iocontrol.cgi`: the spec's line, and in extension headers what the web page
+    /// shows besides the video: the login's role, the RTSP port, whether ONVIF and
+    /// WS-Discovery serve.
+    fn io_status(&self, principal: &Principal) -> Response {
+        let mut status = self
+            .controls
+            .io_status()
+            .header("X-IPCam-Role", role_name(principal));
+        if let Some(addr) = self.rtsp_addr {
+            status = status.header("X-IPCam-RTSP-Port", addr.port().to_string());
+        }
+        if self.onvif.is_some() {
+            let discovery = if self.discovery { "on" } else { "off" };
+            status = status.header("X-IPCam-ONVIF", format!("discovery={discovery}"));
+        }
+        status
     }
 
     /// A SOAP request to the ONVIF services; a preset change is saved before the answer.
@@ -456,18 +477,7 @@ impl Handler for Routes {
             "/iocontrol.cgi" if request.has_params() => {
                 self.controls.set_io(&request.params).into()
             }
-            "/iocontrol.cgi" => {
-                let status = self
-                    .controls
-                    .io_status()
-                    .header("X-IPCam-Role", role_name(&principal));
-                // The web page shows the RTSP address from it.
-                match self.rtsp_addr {
-                    Some(addr) => status.header("X-IPCam-RTSP-Port", addr.port().to_string()),
-                    None => status,
-                }
-                .into()
-            }
+            "/iocontrol.cgi" => self.io_status(&principal).into(),
             "/eventlog.cgi" => self.controls.event_log(&request.params).into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self

@@ -1255,22 +1255,35 @@ async function discoverRole() {
 }
 
 /**
- * The RTSP address for NVRs and players, shown under the live view: the camera announces
- * its RTSP port on /iocontrol.cgi (no header: RTSP is off), the host is the one this page
- * came from.
+ * Where NVRs and players find the camera besides this page, shown under the live view:
+ * the RTSP address (the camera announces its port on /iocontrol.cgi; no header: RTSP is
+ * off; the host is the one this page came from) and the ONVIF device service with whether
+ * WS-Discovery announces it (no header: ONVIF is off).
  */
-async function showRtspAddress() {
+async function showNvrAddresses() {
   const io = await apiFetch('iocontrol.cgi', { method: 'HEAD' }).catch(() => null);
-  const port = io && io.headers.get('X-IPCam-RTSP-Port');
-  if (!port || !/^[0-9]+$/.test(port)) return;
-  // Browsers give an IPv6 host name with its brackets already; add them where one does not.
-  const name = location.hostname;
-  const host = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
-  const url = `rtsp://${host}:${port}/`;
-  const link = $('#rtsp-url');
+  if (!io) return;
+  const port = io.headers.get('X-IPCam-RTSP-Port');
+  if (port && /^[0-9]+$/.test(port)) {
+    // Browsers give an IPv6 host name with its brackets already; add them where one does not.
+    const name = location.hostname;
+    const host = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+    showAddress('#rtsp', `rtsp://${host}:${port}/`, '');
+  }
+  const onvif = io.headers.get('X-IPCam-ONVIF');
+  if (onvif) {
+    const discovery = onvif.includes('discovery=on') ? 'on' : 'off';
+    showAddress('#onvif', apiUrl('onvif/device_service'), `WS-Discovery ${discovery}`);
+  }
+}
+
+/** Fills one of the address lines under the live view and shows it. */
+function showAddress(line, url, note) {
+  const link = $(`${line}-url`);
   link.href = url;
   link.textContent = url;
-  $('#rtsp').hidden = false;
+  $(`${line}-note`).textContent = note;
+  $(line).hidden = false;
 }
 
 async function main() {
@@ -1287,7 +1300,7 @@ async function main() {
   route();
 
   const { role, name } = await discoverRole();
-  showRtspAddress();
+  showNvrAddresses();
   camera.role = role;
   document.body.dataset.role = ['viewer', 'operator', 'admin'][role];
   showCameraName(name);

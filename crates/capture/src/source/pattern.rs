@@ -9,16 +9,16 @@
 //!
 //! The static background is built once per settings change, in YCbCr with brightness,
 //! contrast, saturation and mirror already applied; each frame copies it into a reused
-//! buffer, draws the box and the text, and encodes with the pure-Rust `jpeg-encoder`
-//! (4:2:0, quality from the compression setting). The only per-frame allocations are the
-//! encoder's own working rows.
+//! buffer, draws the box and the text, and hands it to the build's JPEG encoder as YCbCr
+//! (4:2:0, quality from the compression setting). The only per-frame allocations are
+//! `jpeg-encoder`'s own working rows (none with libjpeg-turbo).
 
 use std::time::SystemTime;
 
 use chrono::{Datelike, Local, NaiveDateTime, Timelike};
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::{FrameInfo, FrameSource};
+use crate::encode::{DefaultEncoder, JpegEncoder, YuvLayout, YuvPicture};
 use crate::{CaptureError, ImageSettings};
 
 /// A YCbCr pixel.
@@ -39,6 +39,7 @@ pub struct TestPattern {
     picture: Vec<u8>,
     frames: u64,
     clock: OverlayClock,
+    encoder: DefaultEncoder,
 }
 
 impl TestPattern {
@@ -70,6 +71,7 @@ impl TestPattern {
             picture: Vec::new(),
             frames: 0,
             clock,
+            encoder: DefaultEncoder::default(),
         };
         pattern.build_background();
         pattern
@@ -224,14 +226,16 @@ impl FrameSource for TestPattern {
         self.frames += 1;
 
         let resolution = self.settings.resolution;
-        let mut encoder = Encoder::new(&mut *jpeg, self.settings.compression.jpeg_quality());
-        encoder.set_sampling_factor(SamplingFactor::F_2_2);
-        encoder.encode(
-            &self.picture,
-            resolution.width(),
-            resolution.height(),
-            ColorType::Ycbcr,
-        )?;
+        let picture = YuvPicture {
+            data: &self.picture,
+            width: resolution.width(),
+            height: resolution.height(),
+            layout: YuvLayout::Ycc444,
+            // The background is drawn mirrored already; the overlay never is.
+            mirror: crate::Mirror::default(),
+        };
+        let quality = self.settings.compression.jpeg_quality();
+        self.encoder.encode(&picture, quality, jpeg)?;
         Ok(FrameInfo {
             width: resolution.width(),
             height: resolution.height(),

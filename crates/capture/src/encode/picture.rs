@@ -1,0 +1,239 @@
+//! The YUV pictures the encoders take, read in place from where a source keeps them, and
+//! the two conversions the encoders need: full-resolution rows for `jpeg-encoder`, 4:2:0
+//! planes for libjpeg-turbo. Mirroring for cameras without flip controls happens here, on
+//! the way into the encoder, so no mirrored copy of the picture is ever made.
+
+use crate::Mirror;
+
+use super::EncodeError;
+
+/// How the bytes of a [`YuvPicture`] are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YuvLayout {
+    /// Y, Cb, Cr for every pixel, rows of `3 * width` bytes (the test pattern's canvas).
+    Ycc444,
+    /// Packed 4:2:2 `Y0 Cb Y1 Cr` (V4L2 `YUYV`), `stride` bytes a row (`bytesperline`).
+    Yuyv {
+        /// Bytes per row, at least `2 * width`.
+        stride: usize,
+    },
+    /// 4:2:0 with a Y plane of `height` rows, then one plane of interleaved `Cb Cr` pairs at
+    /// half resolution (V4L2 `NV12`); both planes have `stride` bytes a row.
+    Nv12 {
+        /// Bytes per row of each plane, at least `width`.
+        stride: usize,
+    },
+}
+
+/// A picture to encode, borrowed from the source's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct YuvPicture<'a> {
+    /// The pixels, in `layout`.
+    pub data: &'a [u8],
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels.
+    pub height: u16,
+    /// How `data` is laid out.
+    pub layout: YuvLayout,
+    /// Flips to apply while encoding.
+    pub mirror: Mirror,
+}
+
+impl YuvPicture<'_> {
+    /// Checks that the size is valid for the layout and that `data` holds all of it.
+    pub fn validate(&self) -> Result<(), EncodeError> {
+        let (width, height) = (usize::from(self.width), usize::from(self.height));
+        let bad_layout = || EncodeError::BadLayout {
+            width: self.width,
+            height: self.height,
+            layout: self.layout,
+        };
+        if width == 0 || height == 0 {
+            return Err(bad_layout());
+        }
+        let needed = match self.layout {
+            YuvLayout::Ycc444 => width * height * 3,
+            YuvLayout::Yuyv { stride } => {
+                if width % 2 != 0 || stride < 2 * width {
+                    return Err(bad_layout());
+                }
+                (height - 1) * stride + 2 * width
+            }
+            YuvLayout::Nv12 { stride } => {
+                if stride < width.next_multiple_of(2) {
+                    return Err(bad_layout());
+                }
+                height * stride + (height.div_ceil(2) - 1) * stride + width.next_multiple_of(2)
+            }
+        };
+        if self.data.len() < needed {
+            return Err(EncodeError::ShortPicture {
+                width: self.width,
+                height: self.height,
+                layout: self.layout,
+                needed,
+                got: self.data.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored row shown at output row `y`.
+    fn source_row(&self, y: usize) -> usize {
+        if self.mirror.vertical {
+            usize::from(self.height) - 1 - y
+        } else {
+            y
+        }
+    }
+
+    /// Output row `y` at full resolution: one Y, Cb and Cr byte per pixel appended to
+    /// `luma`, `cb` and `cr`. Needs a validated picture.
+    pub(super) fn full_row(
+        &self,
+        y: usize,
+        luma: &mut Vec<u8>,
+        cb: &mut Vec<u8>,
+        cr: &mut Vec<u8>,
+    ) {
+        let (start, width) = (luma.len(), usize::from(self.width));
+        let row = self.source_row(y);
+        match self.layout {
+            YuvLayout::Ycc444 => {
+                let pixels = &self.data[row * width * 3..(row + 1) * width * 3];
+                for pixel in pixels.chunks_exact(3) {
+                    luma.push(pixel[0]);
+                    cb.push(pixel[1]);
+                    cr.push(pixel[2]);
+                }
+            }
+            YuvLayout::Yuyv { stride } => {
+                let pixels = &self.data[row * stride..row * stride + width * 2];
+                for pair in pixels.chunks_exact(4) {
+                    luma.extend_from_slice(&[pair[0], pair[2]]);
+                    cb.extend_from_slice(&[pair[1], pair[1]]);
+                    cr.extend_from_slice(&[pair[3], pair[3]]);
+                }
+            }
+            YuvLayout::Nv12 { stride } => {
+                luma.extend_from_slice(&self.data[row * stride..row * stride + width]);
+                let chroma_start = (usize::from(self.height) + row / 2) * stride;
+                let pairs = &self.data[chroma_start..chroma_start + width.next_multiple_of(2)];
+                for (x, pair) in pairs.chunks_exact(2).enumerate() {
+                    let repeat = if 2 * x + 1 < width { 2 } else { 1 };
+                    for _ in 0..repeat {
+                        cb.push(pair[0]);
+                        cr.push(pair[1]);
+                    }
+                }
+            }
+        }
+        if self.mirror.horizontal {
+            luma[start..].reverse();
+            cb[start..].reverse();
+            cr[start..].reverse();
+        }
+    }
+}
+
+/// A picture as three 4:2:0 planes without padding: Y is `width` by `height`, Cb and Cr
+/// are `ceil(width / 2)` by `ceil(height / 2)`, each chroma sample the mean of its 2×2
+/// block. The buffers are kept between frames.
+#[cfg(any(feature = "turbojpeg", test))]
+#[derive(Debug, Default)]
+pub(super) struct Planes420 {
+    pub y: Vec<u8>,
+    pub cb: Vec<u8>,
+    pub cr: Vec<u8>,
+}
+
+#[cfg(any(feature = "turbojpeg", test))]
+impl Planes420 {
+    /// Fills the planes from a validated picture, mirrored as it asks.
+    pub fn fill(&mut self, picture: &YuvPicture<'_>) {
+        let (width, height) = (usize::from(picture.width), usize::from(picture.height));
+        let chroma_width = width.div_ceil(2);
+        self.y.clear();
+        self.cb.clear();
+        self.cr.clear();
+        for y in 0..height {
+            let start = self.y.len();
+            let row = picture.source_row(y);
+            match picture.layout {
+                YuvLayout::Ycc444 => self.y.extend(
+                    picture.data[row * width * 3..(row + 1) * width * 3]
+                        .iter()
+                        .step_by(3),
+                ),
+                YuvLayout::Yuyv { stride } => self.y.extend(
+                    picture.data[row * stride..row * stride + 2 * width]
+                        .iter()
+                        .step_by(2),
+                ),
+                YuvLayout::Nv12 { stride } => self
+                    .y
+                    .extend_from_slice(&picture.data[row * stride..row * stride + width]),
+            }
+            if picture.mirror.horizontal {
+                self.y[start..].reverse();
+            }
+        }
+        for pair in 0..height.div_ceil(2) {
+            let start = self.cb.len();
+            let upper = picture.source_row(2 * pair);
+            let lower = picture.source_row((2 * pair + 1).min(height - 1));
+            for x in 0..chroma_width {
+                let [cb, cr] = picture.chroma_420(upper, lower, x);
+                self.cb.push(cb);
+                self.cr.push(cr);
+            }
+            if picture.mirror.horizontal {
+                self.cb[start..].reverse();
+                self.cr[start..].reverse();
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "turbojpeg", test))]
+impl YuvPicture<'_> {
+    /// The 4:2:0 chroma sample of stored rows `upper` and `lower` (equal for the last row
+    /// of an odd height) at chroma column `x`: the rounded mean of what covers that block.
+    fn chroma_420(&self, upper: usize, lower: usize, x: usize) -> [u8; 2] {
+        let width = usize::from(self.width);
+        let mean = |samples: &[u8]| {
+            let sum: u32 = samples.iter().map(|&s| u32::from(s)).sum();
+            let count = samples.len() as u32;
+            ((sum + count / 2) / count) as u8
+        };
+        match self.layout {
+            YuvLayout::Ycc444 => {
+                let right = (2 * x + 1).min(width - 1);
+                let at = |row: usize, column: usize, channel: usize| {
+                    self.data[(row * width + column) * 3 + channel]
+                };
+                let block = |channel| {
+                    mean(&[
+                        at(upper, 2 * x, channel),
+                        at(upper, right, channel),
+                        at(lower, 2 * x, channel),
+                        at(lower, right, channel),
+                    ])
+                };
+                [block(1), block(2)]
+            }
+            YuvLayout::Yuyv { stride } => {
+                let at = |row: usize, offset: usize| self.data[row * stride + 4 * x + offset];
+                [
+                    mean(&[at(upper, 1), at(lower, 1)]),
+                    mean(&[at(upper, 3), at(lower, 3)]),
+                ]
+            }
+            YuvLayout::Nv12 { stride } => {
+                let base = (usize::from(self.height) + upper / 2) * stride + 2 * x;
+                [self.data[base], self.data[base + 1]]
+            }
+        }
+    }
+}

@@ -183,11 +183,7 @@ impl Planes420 {
             let start = self.cb.len();
             let upper = picture.source_row(2 * pair);
             let lower = picture.source_row((2 * pair + 1).min(height - 1));
-            for x in 0..chroma_width {
-                let [cb, cr] = picture.chroma_420(upper, lower, x);
-                self.cb.push(cb);
-                self.cr.push(cr);
-            }
+            picture.chroma_row_420(upper, lower, &mut self.cb, &mut self.cr);
             if picture.mirror.horizontal {
                 self.cb[start..].reverse();
                 self.cr[start..].reverse();
@@ -198,41 +194,39 @@ impl Planes420 {
 
 #[cfg(any(feature = "turbojpeg", test))]
 impl YuvPicture<'_> {
-    /// The 4:2:0 chroma sample of stored rows `upper` and `lower` (equal for the last row
-    /// of an odd height) at chroma column `x`: the rounded mean of what covers that block.
-    fn chroma_420(&self, upper: usize, lower: usize, x: usize) -> [u8; 2] {
+    /// Appends the 4:2:0 chroma of stored rows `upper` and `lower` (equal for the last
+    /// row of an odd height): each sample the rounded mean of what covers its block.
+    fn chroma_row_420(&self, upper: usize, lower: usize, cb: &mut Vec<u8>, cr: &mut Vec<u8>) {
         let width = usize::from(self.width);
-        let mean = |samples: &[u8]| {
-            let sum: u32 = samples.iter().map(|&s| u32::from(s)).sum();
-            let count = samples.len() as u32;
-            ((sum + count / 2) / count) as u8
-        };
+        let mean2 = |a: u8, b: u8| ((u16::from(a) + u16::from(b) + 1) / 2) as u8;
         match self.layout {
             YuvLayout::Ycc444 => {
-                let right = (2 * x + 1).min(width - 1);
-                let at = |row: usize, column: usize, channel: usize| {
-                    self.data[(row * width + column) * 3 + channel]
-                };
-                let block = |channel| {
-                    mean(&[
-                        at(upper, 2 * x, channel),
-                        at(upper, right, channel),
-                        at(lower, 2 * x, channel),
-                        at(lower, right, channel),
-                    ])
-                };
-                [block(1), block(2)]
+                let row = |r: usize| &self.data[r * width * 3..(r + 1) * width * 3];
+                // Two pixels per block; an odd width's last block has one.
+                for (top, bottom) in row(upper).chunks(6).zip(row(lower).chunks(6)) {
+                    let last = top.len() - 3;
+                    for (channel, plane) in [(1, &mut *cb), (2, &mut *cr)] {
+                        let sum = u32::from(top[channel])
+                            + u32::from(top[last + channel])
+                            + u32::from(bottom[channel])
+                            + u32::from(bottom[last + channel]);
+                        plane.push(((sum + 2) / 4) as u8);
+                    }
+                }
             }
             YuvLayout::Yuyv { stride } => {
-                let at = |row: usize, offset: usize| self.data[row * stride + 4 * x + offset];
-                [
-                    mean(&[at(upper, 1), at(lower, 1)]),
-                    mean(&[at(upper, 3), at(lower, 3)]),
-                ]
+                let row = |r: usize| &self.data[r * stride..r * stride + 2 * width];
+                for (top, bottom) in row(upper).chunks_exact(4).zip(row(lower).chunks_exact(4)) {
+                    cb.push(mean2(top[1], bottom[1]));
+                    cr.push(mean2(top[3], bottom[3]));
+                }
             }
             YuvLayout::Nv12 { stride } => {
-                let base = (usize::from(self.height) + upper / 2) * stride + 2 * x;
-                [self.data[base], self.data[base + 1]]
+                let start = (usize::from(self.height) + upper / 2) * stride;
+                for pair in self.data[start..start + width.next_multiple_of(2)].chunks_exact(2) {
+                    cb.push(pair[0]);
+                    cr.push(pair[1]);
+                }
             }
         }
     }

@@ -153,7 +153,6 @@ impl Planes420 {
     /// Fills the planes from a validated picture, mirrored as it asks.
     pub fn fill(&mut self, picture: &YuvPicture<'_>) {
         let (width, height) = (usize::from(picture.width), usize::from(picture.height));
-        let chroma_width = width.div_ceil(2);
         self.y.clear();
         self.cb.clear();
         self.cr.clear();
@@ -198,7 +197,7 @@ impl YuvPicture<'_> {
     /// row of an odd height): each sample the rounded mean of what covers its block.
     fn chroma_row_420(&self, upper: usize, lower: usize, cb: &mut Vec<u8>, cr: &mut Vec<u8>) {
         let width = usize::from(self.width);
-        let mean2 = |a: u8, b: u8| ((u16::from(a) + u16::from(b) + 1) / 2) as u8;
+        let mean2 = |a: u8, b: u8| (u16::from(a) + u16::from(b)).div_ceil(2) as u8;
         match self.layout {
             YuvLayout::Ycc444 => {
                 let row = |r: usize| &self.data[r * width * 3..(r + 1) * width * 3];

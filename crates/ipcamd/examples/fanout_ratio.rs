@@ -30,7 +30,7 @@ use ipcam_capture::source::TestPattern;
 use ipcam_capture::FrameSource;
 
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
-const PASSWORD: &str = "fanout-ratio";
+const PASSWORD: &str = "ratio123";
 const FRAMES: usize = 30;
 
 struct Options {

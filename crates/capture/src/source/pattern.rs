@@ -8,8 +8,9 @@
 //! on-screen display of a real camera does, rather than the host's.
 //!
 //! The static background is built once per settings change, in YCbCr with brightness,
-//! contrast, saturation and mirror already applied; each frame copies it into a reused
-//! buffer, draws the box and the text, and hands it to the build's JPEG encoder as YCbCr
+//! contrast, saturation and mirror already applied. Every row of it is either a row of the
+//! bars or a row of the ramp, so only those two rows are kept (kilobytes, not the megabyte
+//! of a whole picture); each frame lays them out into a reused buffer, draws the box and the text, and hands it to the build's JPEG encoder as YCbCr
 //! (4:2:0, quality from the compression setting). The only per-frame allocations are
 //! `jpeg-encoder`'s own working rows (none with libjpeg-turbo).
 
@@ -35,7 +36,9 @@ pub(crate) fn host_clock() -> OverlayClock {
 /// The synthetic camera.
 pub struct TestPattern {
     settings: ImageSettings,
-    background: Vec<u8>,
+    /// One row of the colour bars and one of the grey ramp, mirrored as set.
+    bar_row: Vec<u8>,
+    ramp_row: Vec<u8>,
     picture: Vec<u8>,
     frames: u64,
     clock: OverlayClock,
@@ -67,7 +70,8 @@ impl TestPattern {
     pub fn with_clock(clock: OverlayClock) -> Self {
         let mut pattern = TestPattern {
             settings: ImageSettings::default(),
-            background: Vec::new(),
+            bar_row: Vec::new(),
+            ramp_row: Vec::new(),
             picture: Vec::new(),
             frames: 0,
             clock,
@@ -85,32 +89,40 @@ impl TestPattern {
         )
     }
 
-    /// Bars in the top two thirds, a grey ramp below, picture controls and mirror applied.
+    /// The two background rows, picture controls and horizontal mirror applied.
     fn build_background(&mut self) {
-        let (width, height) = self.size();
+        let (width, _) = self.size();
         let adjust = PictureControls::new(&self.settings);
         let bars = BARS_RGB.map(|rgb| adjust.apply(rgb_to_ycc(rgb)));
-        let bar_rows = height * 2 / 3;
-        self.background.clear();
-        self.background.reserve(width * height * 3);
-        for y in 0..height {
-            for x in 0..width {
-                let pixel = if y < bar_rows {
-                    bars[x * bars.len() / width]
-                } else {
-                    let grey = (x * 255 / (width - 1)) as u8;
-                    adjust.apply([grey, 128, 128])
-                };
-                self.background.extend_from_slice(&pixel);
-            }
+        let mirror = self.settings.mirror.horizontal;
+        let column = |x: usize| if mirror { width - 1 - x } else { x };
+        self.bar_row.clear();
+        self.ramp_row.clear();
+        for x in (0..width).map(column) {
+            self.bar_row
+                .extend_from_slice(&bars[x * bars.len() / width]);
+            let grey = (x * 255 / (width - 1)) as u8;
+            self.ramp_row
+                .extend_from_slice(&adjust.apply([grey, 128, 128]));
         }
-        let mirror = self.settings.mirror;
-        flip(
-            &mut self.background,
-            width,
-            mirror.horizontal,
-            mirror.vertical,
-        );
+    }
+
+    /// Bars in the top two thirds, the ramp below (the other way round when mirrored
+    /// vertically).
+    fn draw_background(&mut self) {
+        let (_, height) = self.size();
+        let bar_rows = height * 2 / 3;
+        let vertical = self.settings.mirror.vertical;
+        self.picture.clear();
+        for y in 0..height {
+            let bars = if vertical {
+                y >= height - bar_rows
+            } else {
+                y < bar_rows
+            };
+            let row = if bars { &self.bar_row } else { &self.ramp_row };
+            self.picture.extend_from_slice(row);
+        }
     }
 
     /// A box bouncing left and right across the bars, one step per frame.
@@ -219,8 +231,7 @@ impl FrameSource for TestPattern {
 
     fn next_frame(&mut self, jpeg: &mut Vec<u8>) -> Result<FrameInfo, CaptureError> {
         let captured_at = SystemTime::now();
-        self.picture.clear();
-        self.picture.extend_from_slice(&self.background);
+        self.draw_background();
         self.draw_moving_box();
         self.draw_overlay();
         self.frames += 1;
@@ -294,30 +305,6 @@ impl PictureControls {
         let luma = (f32::from(y) - 128.0) * self.contrast + 128.0 + self.brightness;
         let chroma = |c: u8| (f32::from(c) - 128.0) * self.saturation + 128.0;
         [clamp_u8(luma), clamp_u8(chroma(cb)), clamp_u8(chroma(cr))]
-    }
-}
-
-/// Mirrors an interleaved 3-byte-per-pixel picture in place.
-fn flip(picture: &mut [u8], width: usize, horizontal: bool, vertical: bool) {
-    let row_bytes = width * 3;
-    if horizontal {
-        for row in picture.chunks_exact_mut(row_bytes) {
-            let (mut left, mut right) = (0, width - 1);
-            while left < right {
-                for channel in 0..3 {
-                    row.swap(left * 3 + channel, right * 3 + channel);
-                }
-                left += 1;
-                right -= 1;
-            }
-        }
-    }
-    if vertical {
-        let rows = picture.len() / row_bytes;
-        for top in 0..rows / 2 {
-            let (upper, lower) = picture.split_at_mut((rows - 1 - top) * row_bytes);
-            upper[top * row_bytes..(top + 1) * row_bytes].swap_with_slice(&mut lower[..row_bytes]);
-        }
     }
 }
 
@@ -566,16 +553,5 @@ mod tests {
         // Right end of the ramp is near white; under the bars it would be black.
         let [r, g, b] = mean(&pixels, 640, (620, 100, 16, 16));
         assert!(r > 200.0 && g > 200.0 && b > 200.0, "{r} {g} {b}");
-    }
-
-    #[test]
-    fn flip_reverses_rows_and_columns() {
-        let mut picture: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8).collect();
-        flip(&mut picture, 3, true, true);
-        let expected: Vec<u8> = [5u8, 4, 3, 2, 1, 0]
-            .iter()
-            .flat_map(|&p| [p * 3, p * 3 + 1, p * 3 + 2])
-            .collect();
-        assert_eq!(picture, expected);
     }
 }

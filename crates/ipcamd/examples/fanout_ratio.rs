@@ -15,6 +15,10 @@
 //! 99th-percentile and largest gap between consecutive frames at a viewer, context switches
 //! per frame, and for ipcamd its resident memory idle (2 s after start, no viewer) and the
 //! peak with all viewers; then the medians and the ratio ipcamd / floor.
+//!
+//! First it reports ipcamd's memory as shipped, with its default source (the test pattern,
+//! encoding every frame itself): resident memory 2 s after start with no viewer, and the
+//! peak while the viewers watch.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn run(options: &Options) -> io::Result<()> {
+    memory_report(options)?;
     let frames_dir = write_frames()?;
     let mut floor_runs = Vec::new();
     let mut ipcamd_runs = Vec::new();
@@ -172,6 +177,44 @@ impl Drop for Server {
     }
 }
 
+/// ipcamd's resident memory with the test pattern: idle, then with the viewers.
+fn memory_report(options: &Options) -> io::Result<()> {
+    let server = start_ipcamd(options, "test")?;
+    let pid = server.child.id();
+    thread::sleep(Duration::from_secs(2));
+    let idle = rss_kib(pid).unwrap_or(0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let viewers: Vec<_> = (0..options.clients)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            let address = server.address;
+            thread::spawn(move || watch(address, &stop))
+        })
+        .collect();
+    let mut peak = 0;
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        thread::sleep(Duration::from_millis(250));
+        peak = peak.max(rss_kib(pid).unwrap_or(0));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut frames = Vec::new();
+    for viewer in viewers {
+        let stamps = viewer
+            .join()
+            .map_err(|_| io::Error::other("a viewer thread panicked"))??;
+        frames.push(stamps.len());
+    }
+    println!(
+        "ipcamd, test pattern: RSS idle {:.1} MB, with {} viewers {:.1} MB (fewest frames at          a viewer in 5 s: {})",
+        mb(idle),
+        options.clients,
+        mb(peak),
+        frames.iter().min().copied().unwrap_or(0)
+    );
+    Ok(())
+}
+
 fn start(options: &Options, kind: Kind, frames: &Path) -> io::Result<Server> {
     match kind {
         Kind::Floor => {
@@ -197,38 +240,41 @@ fn start(options: &Options, kind: Kind, frames: &Path) -> io::Result<Server> {
                 _state: None,
             })
         }
-        Kind::Ipcamd => {
-            let state = tempfile::tempdir()?;
-            // A free port: bound and released here, then given to ipcamd.
-            let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-            let child = Command::new(&options.ipcamd)
-                .arg("--listen")
-                .arg(address.to_string())
-                .arg("--state-dir")
-                .arg(state.path())
-                .arg("--source")
-                .arg(format!("replay:{}", frames.display()))
-                .arg("--admin-password")
-                .arg(PASSWORD)
-                .arg("--log-level")
-                .arg("warn")
-                .stdout(Stdio::null())
-                .spawn()?;
-            let server = Server {
-                child,
-                address,
-                _state: Some(state),
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while TcpStream::connect(address).is_err() {
-                if Instant::now() > deadline {
-                    return Err(io::Error::other("ipcamd did not start listening"));
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-            Ok(server)
-        }
+        Kind::Ipcamd => start_ipcamd(options, &format!("replay:{}", frames.display())),
     }
+}
+
+/// ipcamd with `source`, on a free port, its state in a temporary directory.
+fn start_ipcamd(options: &Options, source: &str) -> io::Result<Server> {
+    let state = tempfile::tempdir()?;
+    // A free port: bound and released here, then given to ipcamd.
+    let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let child = Command::new(&options.ipcamd)
+        .arg("--listen")
+        .arg(address.to_string())
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg("--source")
+        .arg(source)
+        .arg("--admin-password")
+        .arg(PASSWORD)
+        .arg("--log-level")
+        .arg("warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server {
+        child,
+        address,
+        _state: Some(state),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(address).is_err() {
+        if Instant::now() > deadline {
+            return Err(io::Error::other("ipcamd did not start listening"));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(server)
 }
 
 fn measure(options: &Options, kind: Kind, frames: &Path) -> io::Result<RunReport> {

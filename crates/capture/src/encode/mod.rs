@@ -20,7 +20,7 @@ mod pure;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
 
-pub use picture::{YuvLayout, YuvPicture};
+pub use picture::{YuvLayout, YuvPicture, YuvRows};
 pub use pure::PureRust;
 #[cfg(feature = "turbojpeg")]
 pub use turbo::TurboJpeg;
@@ -77,6 +77,15 @@ pub trait JpegEncoder: Send + Default {
     fn encode(
         &mut self,
         picture: &YuvPicture<'_>,
+        quality: u8,
+        jpeg: &mut Vec<u8>,
+    ) -> Result<(), EncodeError>;
+
+    /// Appends a picture that is produced a row at a time (the test pattern, which never
+    /// holds a whole picture) as a baseline 4:2:0 JPEG of `quality` to `jpeg`.
+    fn encode_rows(
+        &mut self,
+        rows: &dyn YuvRows,
         quality: u8,
         jpeg: &mut Vec<u8>,
     ) -> Result<(), EncodeError>;

@@ -25,6 +25,15 @@ pub enum YuvLayout {
     },
 }
 
+/// A picture produced a row at a time, at full resolution (one Y, Cb and Cr per pixel).
+pub trait YuvRows {
+    /// Width and height in pixels, both at least 1.
+    fn size(&self) -> (u16, u16);
+
+    /// Appends row `y` (`0..height`): `width` bytes each to `luma`, `cb` and `cr`.
+    fn row(&self, y: usize, luma: &mut Vec<u8>, cb: &mut Vec<u8>, cr: &mut Vec<u8>);
+}
+
 /// A picture to encode, borrowed from the source's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct YuvPicture<'a> {
@@ -97,7 +106,8 @@ impl YuvPicture<'_> {
         cb: &mut Vec<u8>,
         cr: &mut Vec<u8>,
     ) {
-        let (start, width) = (luma.len(), usize::from(self.width));
+        let starts = (luma.len(), cb.len(), cr.len());
+        let width = usize::from(self.width);
         let row = self.source_row(y);
         match self.layout {
             YuvLayout::Ycc444 => {
@@ -130,10 +140,21 @@ impl YuvPicture<'_> {
             }
         }
         if self.mirror.horizontal {
-            luma[start..].reverse();
-            cb[start..].reverse();
-            cr[start..].reverse();
+            luma[starts.0..].reverse();
+            cb[starts.1..].reverse();
+            cr[starts.2..].reverse();
         }
+    }
+}
+
+/// A validated picture, row by row.
+impl YuvRows for YuvPicture<'_> {
+    fn size(&self) -> (u16, u16) {
+        (self.width, self.height)
+    }
+
+    fn row(&self, y: usize, luma: &mut Vec<u8>, cb: &mut Vec<u8>, cr: &mut Vec<u8>) {
+        self.full_row(y, luma, cb, cr);
     }
 }
 
@@ -146,6 +167,9 @@ pub(super) struct Planes420 {
     pub y: Vec<u8>,
     pub cb: Vec<u8>,
     pub cr: Vec<u8>,
+    /// Two full-resolution rows of Cb and Cr, for [`Planes420::fill_rows`].
+    row_cb: Vec<u8>,
+    row_cr: Vec<u8>,
 }
 
 #[cfg(any(feature = "turbojpeg", test))]
@@ -186,6 +210,37 @@ impl Planes420 {
             if picture.mirror.horizontal {
                 self.cb[start..].reverse();
                 self.cr[start..].reverse();
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "turbojpeg", test))]
+impl Planes420 {
+    /// Fills the planes from a picture produced row by row.
+    pub fn fill_rows(&mut self, rows: &dyn YuvRows) {
+        let (width, height) = rows.size();
+        let (width, height) = (usize::from(width), usize::from(height));
+        self.y.clear();
+        self.cb.clear();
+        self.cr.clear();
+        for pair in (0..height).step_by(2) {
+            self.row_cb.clear();
+            self.row_cr.clear();
+            for y in pair..(pair + 2).min(height) {
+                rows.row(y, &mut self.y, &mut self.row_cb, &mut self.row_cr);
+            }
+            // An odd height's last pair is one row: it stands for both.
+            let lower = if pair + 1 < height { width } else { 0 };
+            for (plane, row) in [(&mut self.cb, &self.row_cb), (&mut self.cr, &self.row_cr)] {
+                for x in (0..width).step_by(2) {
+                    let right = (x + 1).min(width - 1);
+                    let sum = u32::from(row[x])
+                        + u32::from(row[right])
+                        + u32::from(row[lower + x])
+                        + u32::from(row[lower + right]);
+                    plane.push(((sum + 2) / 4) as u8);
+                }
             }
         }
     }

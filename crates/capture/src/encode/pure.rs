@@ -5,7 +5,7 @@
 
 use jpeg_encoder::{ColorType, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
 
-use super::{EncodeError, JpegEncoder, YuvLayout, YuvPicture};
+use super::{EncodeError, JpegEncoder, YuvLayout, YuvPicture, YuvRows};
 
 /// `jpeg-encoder`, the default encoder.
 #[derive(Debug, Default)]
@@ -38,26 +38,38 @@ impl JpegEncoder for PureRust {
         }
         Ok(())
     }
+
+    fn encode_rows(
+        &mut self,
+        rows: &dyn YuvRows,
+        quality: u8,
+        jpeg: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let mut encoder = Encoder::new(jpeg, quality);
+        encoder.set_sampling_factor(SamplingFactor::F_2_2);
+        encoder.encode_image(Rows(rows))?;
+        Ok(())
+    }
 }
 
-/// A validated picture as `jpeg-encoder` reads it: one full-resolution row at a time.
-struct Rows<'p, 'a>(&'p YuvPicture<'a>);
+/// Rows as `jpeg-encoder` reads them: one full-resolution row at a time.
+struct Rows<'r>(&'r dyn YuvRows);
 
-impl ImageBuffer for Rows<'_, '_> {
+impl ImageBuffer for Rows<'_> {
     fn get_jpeg_color_type(&self) -> JpegColorType {
         JpegColorType::Ycbcr
     }
 
     fn width(&self) -> u16 {
-        self.0.width
+        self.0.size().0
     }
 
     fn height(&self) -> u16 {
-        self.0.height
+        self.0.size().1
     }
 
     fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
         let [luma, cb, cr, _] = buffers;
-        self.0.full_row(usize::from(y), luma, cb, cr);
+        self.0.row(usize::from(y), luma, cb, cr);
     }
 }

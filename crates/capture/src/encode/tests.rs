@@ -212,6 +212,29 @@ fn frames_of_a_stream_reuse_the_encoder<E: JpegEncoder>() {
     assert_eq!(&second[6..], &first[..], "same picture, same JPEG");
 }
 
+fn rows_encode_as_the_picture_does<E: JpegEncoder>() {
+    for layout in LAYOUTS {
+        let data = quadrant_picture(layout);
+        let picture = YuvPicture {
+            data: &data,
+            width: WIDTH,
+            height: HEIGHT,
+            layout,
+            mirror: Mirror {
+                horizontal: true,
+                vertical: false,
+            },
+        };
+        let mut jpeg = Vec::new();
+        E::default().encode_rows(&picture, 90, &mut jpeg).unwrap();
+        assert_colours(
+            &jpeg,
+            [1, 0, 3, 2],
+            &format!("{} rows of {layout:?}", E::NAME),
+        );
+    }
+}
+
 macro_rules! encoder_tests {
     ($module:ident, $encoder:ty) => {
         mod $module {
@@ -230,6 +253,10 @@ macro_rules! encoder_tests {
             #[test]
             fn a_short_buffer_is_refused_and_nothing_written() {
                 super::a_short_buffer_is_refused_and_nothing_written::<$encoder>();
+            }
+            #[test]
+            fn rows_encode_as_the_picture_does() {
+                super::rows_encode_as_the_picture_does::<$encoder>();
             }
             #[test]
             fn frames_of_a_stream_reuse_the_encoder() {
@@ -262,4 +289,28 @@ fn planes_420_average_each_block_and_keep_odd_edges() {
     // Block (0,0): Cb 0, 10, 1, 11 → 5.5 rounds to 6; the odd edges use what exists.
     assert_eq!(planes.cb, [6, 21, 7, 22]);
     assert_eq!(planes.cr, [100; 4]);
+}
+
+#[test]
+fn planes_from_rows_equal_planes_from_the_picture() {
+    for (width, height) in [(WIDTH, HEIGHT), (5, 3)] {
+        let data: Vec<u8> = (0..usize::from(width) * usize::from(height) * 3)
+            .map(|i| (i * 37 % 256) as u8)
+            .collect();
+        let picture = YuvPicture {
+            data: &data,
+            width,
+            height,
+            layout: YuvLayout::Ycc444,
+            mirror: Mirror::default(),
+        };
+        let (mut direct, mut by_rows) = (Planes420::default(), Planes420::default());
+        direct.fill(&picture);
+        by_rows.fill_rows(&picture);
+        assert_eq!(
+            (direct.y, direct.cb, direct.cr),
+            (by_rows.y, by_rows.cb, by_rows.cr),
+            "{width}x{height}"
+        );
+    }
 }

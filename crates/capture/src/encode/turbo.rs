@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 use turbojpeg_sys as tj;
 
 use super::picture::Planes420;
-use super::{EncodeError, JpegEncoder, YuvPicture};
+use super::{EncodeError, JpegEncoder, YuvPicture, YuvRows};
 
 /// libjpeg-turbo's compressor with the planes it is fed from, both kept between frames.
 #[derive(Debug, Default)]
@@ -31,13 +31,37 @@ impl JpegEncoder for TurboJpeg {
         jpeg: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         picture.validate()?;
+        self.planes.fill(picture);
+        self.compress_planes(picture.width, picture.height, quality, jpeg)
+    }
+
+    fn encode_rows(
+        &mut self,
+        rows: &dyn YuvRows,
+        quality: u8,
+        jpeg: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        self.planes.fill_rows(rows);
+        let (width, height) = rows.size();
+        self.compress_planes(width, height, quality, jpeg)
+    }
+}
+
+impl TurboJpeg {
+    /// Compresses the planes, filled for a `width`×`height` picture, onto `jpeg`.
+    fn compress_planes(
+        &mut self,
+        width: u16,
+        height: u16,
+        quality: u8,
+        jpeg: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         let handle = match &self.handle {
             Some(handle) => handle,
             None => self.handle.insert(Handle::new()?),
         };
-        self.planes.fill(picture);
-        let width = i32::from(picture.width);
-        let height = i32::from(picture.height);
+        let width = i32::from(width);
+        let height = i32::from(height);
         let chroma_width = (width + 1) / 2;
         let subsampling = tj::TJSAMP_TJSAMP_420 as i32;
         // SAFETY: tjBufSize only computes a size.
@@ -56,7 +80,8 @@ impl JpegEncoder for TurboJpeg {
         ];
         let strides = [width, chroma_width, chroma_width];
         // SAFETY: the planes hold width×height and ceil(width/2)×ceil(height/2) samples at
-        // the strides given (Planes420::fill of a validated picture); `output` points at
+        // the strides given (Planes420::fill of a validated picture, or fill_rows of rows
+        // of this size); `output` points at
         // `worst_case` writable bytes, which TJFLAG_NOREALLOC makes the encoder respect
         // instead of reallocating (tjBufSize is its documented worst case).
         let status = unsafe {

@@ -206,7 +206,7 @@ fn memory_report(options: &Options) -> io::Result<()> {
         frames.push(stamps.len());
     }
     println!(
-        "ipcamd, test pattern: RSS idle {:.1} MB, with {} viewers {:.1} MB (fewest frames at          a viewer in 5 s: {})",
+        "ipcamd, test pattern: RSS idle {:.1} MB, with {} viewers {:.1} MB (fewest frames at a viewer in 5 s: {})",
         mb(idle),
         options.clients,
         mb(peak),

@@ -97,7 +97,7 @@ pub enum CaptureError {
     Unsupported(&'static str),
     /// The JPEG encoder rejected a picture.
     #[error("JPEG encoding failed: {0}")]
-    Encode(#[from] jpeg_encoder::EncodingError),
+    Encode(#[from] crate::encode::EncodeError),
     /// The capture thread could not be started.
     #[error("cannot start the capture thread: {0}")]
     Spawn(io::Error),

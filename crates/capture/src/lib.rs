@@ -7,6 +7,8 @@
 //!   stream clients hold [`Frame`] references, never copies; the writer never waits.
 //! - [`source`]: where frames come from ([`FrameSource`]): the synthetic test pattern,
 //!   a replay of recorded JPEGs, or a V4L2 camera (feature `v4l2`).
+//! - [`encode`]: JPEG encoding of YUV pictures, by `jpeg-encoder` or (feature `turbojpeg`)
+//!   the system's libjpeg-turbo.
 //! - [`Capture`]: the thread that paces a source, applies [`ImageSettings`] live, and
 //!   publishes into the ring, calling the daemon's hooks for each frame.
 //!
@@ -25,6 +27,7 @@
 //! ```
 
 mod capture;
+pub mod encode;
 mod error;
 pub mod ring;
 mod settings;

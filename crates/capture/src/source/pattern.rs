@@ -8,17 +8,20 @@
 //! on-screen display of a real camera does, rather than the host's.
 //!
 //! The static background is built once per settings change, in YCbCr with brightness,
-//! contrast, saturation and mirror already applied; each frame copies it into a reused
-//! buffer, draws the box and the text, and encodes with the pure-Rust `jpeg-encoder`
-//! (4:2:0, quality from the compression setting). The only per-frame allocations are the
-//! encoder's own working rows.
+//! contrast, saturation and mirror already applied. Every row of it is either a row of the
+//! bars or a row of the ramp, so only those two rows are kept (kilobytes, not the megabyte
+//! of a whole picture). No frame is ever held whole either: the encoder asks for one row
+//! at a time ([`YuvRows`]), and each row is laid out from its background row with the
+//! spans of the box and the text painted over it. Output is 4:2:0 at the quality of the
+//! compression setting. The only per-frame allocations are `jpeg-encoder`'s own working
+//! rows (none with libjpeg-turbo).
 
 use std::time::SystemTime;
 
 use chrono::{Datelike, Local, NaiveDateTime, Timelike};
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::{FrameInfo, FrameSource};
+use crate::encode::{DefaultEncoder, JpegEncoder, YuvRows};
 use crate::{CaptureError, ImageSettings};
 
 /// A YCbCr pixel.
@@ -35,10 +38,12 @@ pub(crate) fn host_clock() -> OverlayClock {
 /// The synthetic camera.
 pub struct TestPattern {
     settings: ImageSettings,
-    background: Vec<u8>,
-    picture: Vec<u8>,
+    /// One row of the colour bars and one of the grey ramp, mirrored as set.
+    bar_row: Vec<u8>,
+    ramp_row: Vec<u8>,
     frames: u64,
     clock: OverlayClock,
+    encoder: DefaultEncoder,
 }
 
 impl TestPattern {
@@ -66,10 +71,11 @@ impl TestPattern {
     pub fn with_clock(clock: OverlayClock) -> Self {
         let mut pattern = TestPattern {
             settings: ImageSettings::default(),
-            background: Vec::new(),
-            picture: Vec::new(),
+            bar_row: Vec::new(),
+            ramp_row: Vec::new(),
             frames: 0,
             clock,
+            encoder: DefaultEncoder::default(),
         };
         pattern.build_background();
         pattern
@@ -83,36 +89,27 @@ impl TestPattern {
         )
     }
 
-    /// Bars in the top two thirds, a grey ramp below, picture controls and mirror applied.
+    /// The two background rows, picture controls and horizontal mirror applied.
     fn build_background(&mut self) {
-        let (width, height) = self.size();
+        let (width, _) = self.size();
         let adjust = PictureControls::new(&self.settings);
         let bars = BARS_RGB.map(|rgb| adjust.apply(rgb_to_ycc(rgb)));
-        let bar_rows = height * 2 / 3;
-        self.background.clear();
-        self.background.reserve(width * height * 3);
-        for y in 0..height {
-            for x in 0..width {
-                let pixel = if y < bar_rows {
-                    bars[x * bars.len() / width]
-                } else {
-                    let grey = (x * 255 / (width - 1)) as u8;
-                    adjust.apply([grey, 128, 128])
-                };
-                self.background.extend_from_slice(&pixel);
-            }
+        let mirror = self.settings.mirror.horizontal;
+        let column = |x: usize| if mirror { width - 1 - x } else { x };
+        self.bar_row.clear();
+        self.ramp_row.clear();
+        for x in (0..width).map(column) {
+            self.bar_row
+                .extend_from_slice(&bars[x * bars.len() / width]);
+            let grey = (x * 255 / (width - 1)) as u8;
+            self.ramp_row
+                .extend_from_slice(&adjust.apply([grey, 128, 128]));
         }
-        let mirror = self.settings.mirror;
-        flip(
-            &mut self.background,
-            width,
-            mirror.horizontal,
-            mirror.vertical,
-        );
     }
 
-    /// A box bouncing left and right across the bars, one step per frame.
-    fn draw_moving_box(&mut self) {
+    /// The box bouncing left and right across the bars, one step per frame: `(x, y,
+    /// side)`.
+    fn moving_box(&self) -> (usize, usize, usize) {
         let (width, height) = self.size();
         let side = height / 6;
         let travel = width - side;
@@ -131,15 +128,11 @@ impl TestPattern {
         if mirror.vertical {
             y = height - side - y;
         }
-        let colour = PictureControls::new(&self.settings).apply(rgb_to_ycc([255, 140, 0]));
-        fill_rect(&mut self.picture, width, (x, y, side, side), colour);
+        (x, y, side)
     }
 
-    /// Date, time and frame number at the top left, white on black, never mirrored (an
-    /// on-screen display is drawn after the sensor's picture, like a real camera's).
-    fn draw_overlay(&mut self) {
-        let (width, _) = self.size();
-        let scale = (width / 200).max(1);
+    /// Date and time, and the frame number, as the on-screen display shows them.
+    fn overlay_text(&self) -> ([u8; 19], [u8; 9]) {
         let local = (self.clock)();
         let mut line = [b' '; 19];
         write_number(&mut line[0..4], local.year().unsigned_abs());
@@ -154,24 +147,7 @@ impl TestPattern {
         write_number(&mut line[17..19], local.second());
         let mut counter = [b'#'; 9];
         write_number(&mut counter[1..], (self.frames % 100_000_000) as u32);
-
-        let margin = 2 * scale;
-        let line_height = (GLYPH_ROWS + 2) * scale;
-        let box_width = (line.len() * GLYPH_ADVANCE + 2) * scale;
-        fill_rect(
-            &mut self.picture,
-            width,
-            (0, 0, box_width, 2 * line_height + margin),
-            BLACK,
-        );
-        draw_text(&mut self.picture, width, (margin, margin), scale, &line);
-        draw_text(
-            &mut self.picture,
-            width,
-            (margin, margin + line_height),
-            scale,
-            &counter,
-        );
+        (line, counter)
     }
 }
 
@@ -217,21 +193,23 @@ impl FrameSource for TestPattern {
 
     fn next_frame(&mut self, jpeg: &mut Vec<u8>) -> Result<FrameInfo, CaptureError> {
         let captured_at = SystemTime::now();
-        self.picture.clear();
-        self.picture.extend_from_slice(&self.background);
-        self.draw_moving_box();
-        self.draw_overlay();
+        let (width, height) = self.size();
+        let (date_time, counter) = self.overlay_text();
+        let frame = PatternFrame {
+            width,
+            height,
+            bar_row: &self.bar_row,
+            ramp_row: &self.ramp_row,
+            bars_at_bottom: self.settings.mirror.vertical,
+            moving_box: self.moving_box(),
+            box_colour: PictureControls::new(&self.settings).apply(rgb_to_ycc([255, 140, 0])),
+            scale: (width / 200).max(1),
+            lines: [&date_time, &counter],
+        };
+        let quality = self.settings.compression.jpeg_quality();
+        self.encoder.encode_rows(&frame, quality, jpeg)?;
         self.frames += 1;
-
         let resolution = self.settings.resolution;
-        let mut encoder = Encoder::new(&mut *jpeg, self.settings.compression.jpeg_quality());
-        encoder.set_sampling_factor(SamplingFactor::F_2_2);
-        encoder.encode(
-            &self.picture,
-            resolution.width(),
-            resolution.height(),
-            ColorType::Ycbcr,
-        )?;
         Ok(FrameInfo {
             width: resolution.width(),
             height: resolution.height(),
@@ -293,47 +271,6 @@ impl PictureControls {
     }
 }
 
-/// Mirrors an interleaved 3-byte-per-pixel picture in place.
-fn flip(picture: &mut [u8], width: usize, horizontal: bool, vertical: bool) {
-    let row_bytes = width * 3;
-    if horizontal {
-        for row in picture.chunks_exact_mut(row_bytes) {
-            let (mut left, mut right) = (0, width - 1);
-            while left < right {
-                for channel in 0..3 {
-                    row.swap(left * 3 + channel, right * 3 + channel);
-                }
-                left += 1;
-                right -= 1;
-            }
-        }
-    }
-    if vertical {
-        let rows = picture.len() / row_bytes;
-        for top in 0..rows / 2 {
-            let (upper, lower) = picture.split_at_mut((rows - 1 - top) * row_bytes);
-            upper[top * row_bytes..(top + 1) * row_bytes].swap_with_slice(&mut lower[..row_bytes]);
-        }
-    }
-}
-
-/// Fills `(x, y, w, h)`, clipped to the picture.
-fn fill_rect(
-    picture: &mut [u8],
-    width: usize,
-    (x, y, w, h): (usize, usize, usize, usize),
-    colour: Ycc,
-) {
-    let height = picture.len() / (width * 3);
-    for row in y..(y + h).min(height) {
-        let start = (row * width + x.min(width)) * 3;
-        let end = (row * width + (x + w).min(width)) * 3;
-        for pixel in picture[start..end].chunks_exact_mut(3) {
-            pixel.copy_from_slice(&colour);
-        }
-    }
-}
-
 /// Writes `value` as zero-padded decimal digits filling `digits`.
 fn write_number(digits: &mut [u8], mut value: u32) {
     for digit in digits.iter_mut().rev() {
@@ -365,18 +302,94 @@ fn glyph(character: u8) -> [u8; GLYPH_ROWS] {
     }
 }
 
-/// Draws `text` in white, each font pixel a `scale`×`scale` square.
-fn draw_text(picture: &mut [u8], width: usize, (x, y): (usize, usize), scale: usize, text: &[u8]) {
-    for (index, &character) in text.iter().enumerate() {
-        let left = x + index * GLYPH_ADVANCE * scale;
-        for (row, bits) in glyph(character).into_iter().enumerate() {
-            for column in 0..5 {
-                if bits & (0x10 >> column) != 0 {
-                    let square = (left + column * scale, y + row * scale, scale, scale);
-                    fill_rect(picture, width, square, WHITE);
+/// One frame of the pattern, laid out a row at a time for the encoder.
+struct PatternFrame<'a> {
+    width: usize,
+    height: usize,
+    bar_row: &'a [u8],
+    ramp_row: &'a [u8],
+    /// Vertical mirror: the ramp at the top, the bars below.
+    bars_at_bottom: bool,
+    /// `(x, y, side)` of the box.
+    moving_box: (usize, usize, usize),
+    box_colour: Ycc,
+    /// Size of one font pixel in picture pixels.
+    scale: usize,
+    /// The on-screen display's lines, top to bottom.
+    lines: [&'a [u8]; 2],
+}
+
+impl PatternFrame<'_> {
+    fn has_bars(&self, y: usize) -> bool {
+        let bar_rows = self.height * 2 / 3;
+        if self.bars_at_bottom {
+            y >= self.height - bar_rows
+        } else {
+            y < bar_rows
+        }
+    }
+
+    /// Calls `paint(from, to, colour)` for the spans of row `y` covered by the box, then
+    /// by the on-screen display (white text on a black box, never mirrored: it is drawn
+    /// after the sensor's picture, like a real camera's).
+    fn spans(&self, y: usize, mut paint: impl FnMut(usize, usize, Ycc)) {
+        let (box_x, box_y, side) = self.moving_box;
+        if (box_y..box_y + side).contains(&y) {
+            paint(box_x, box_x + side, self.box_colour);
+        }
+        let scale = self.scale;
+        let margin = 2 * scale;
+        let line_height = (GLYPH_ROWS + 2) * scale;
+        if y >= self.lines.len() * line_height + margin {
+            return;
+        }
+        let longest = self.lines.iter().map(|l| l.len()).max().unwrap_or(0);
+        paint(0, (longest * GLYPH_ADVANCE + 2) * scale, BLACK);
+        for (index, text) in self.lines.iter().enumerate() {
+            let top = margin + index * line_height;
+            if !(top..top + GLYPH_ROWS * scale).contains(&y) {
+                continue;
+            }
+            let glyph_row = (y - top) / scale;
+            for (position, &character) in text.iter().enumerate() {
+                let left = margin + position * GLYPH_ADVANCE * scale;
+                let bits = glyph(character)[glyph_row];
+                for column in 0..5 {
+                    if bits & (0x10 >> column) != 0 {
+                        let x = left + column * scale;
+                        paint(x, x + scale, WHITE);
+                    }
                 }
             }
         }
+    }
+}
+
+impl YuvRows for PatternFrame<'_> {
+    fn size(&self) -> (u16, u16) {
+        // Both come from a `Resolution`, so they fit.
+        (self.width as u16, self.height as u16)
+    }
+
+    fn row(&self, y: usize, luma: &mut Vec<u8>, cb: &mut Vec<u8>, cr: &mut Vec<u8>) {
+        let starts = (luma.len(), cb.len(), cr.len());
+        let background = if self.has_bars(y) {
+            self.bar_row
+        } else {
+            self.ramp_row
+        };
+        for pixel in background.chunks_exact(3) {
+            luma.push(pixel[0]);
+            cb.push(pixel[1]);
+            cr.push(pixel[2]);
+        }
+        let width = self.width;
+        self.spans(y, |from, to, [y_value, cb_value, cr_value]| {
+            let (from, to) = (from.min(width), to.min(width));
+            luma[starts.0 + from..starts.0 + to].fill(y_value);
+            cb[starts.1 + from..starts.1 + to].fill(cb_value);
+            cr[starts.2 + from..starts.2 + to].fill(cr_value);
+        });
     }
 }
 
@@ -562,16 +575,5 @@ mod tests {
         // Right end of the ramp is near white; under the bars it would be black.
         let [r, g, b] = mean(&pixels, 640, (620, 100, 16, 16));
         assert!(r > 200.0 && g > 200.0 && b > 200.0, "{r} {g} {b}");
-    }
-
-    #[test]
-    fn flip_reverses_rows_and_columns() {
-        let mut picture: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8).collect();
-        flip(&mut picture, 3, true, true);
-        let expected: Vec<u8> = [5u8, 4, 3, 2, 1, 0]
-            .iter()
-            .flat_map(|&p| [p * 3, p * 3 + 1, p * 3 + 2])
-            .collect();
-        assert_eq!(picture, expected);
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! MJPEG cameras are passed through: each frame is copied once, from the driver's mmap
 //! buffer into the ring's slot (with the standard Huffman tables inserted if the camera
-//! omits them). YUYV cameras are encoded here with `jpeg-encoder`, reading the mmap buffer
-//! in place. Image settings map to the device's controls; what a device lacks is logged
-//! (and mirror is done in software for YUYV). The pure logic lives in `v4l2_logic`, tested
+//! omits them). YUYV and NV12 cameras are encoded here by the build's encoder (`encode`),
+//! reading the mmap buffer in place as YUV: no RGB step. Image settings map to the device's
+//! controls; what a device lacks is logged (and mirror is done in software for raw frames). The pure logic lives in `v4l2_logic`, tested
 //! without a device.
 
 use std::collections::HashMap;
@@ -12,7 +12,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use jpeg_encoder::{Encoder, SamplingFactor};
 use v4l::buffer::Type as BufferType;
 use v4l::capability::Flags as CapabilityFlags;
 use v4l::control::{Control, Type as ControlType, Value};
@@ -24,9 +23,10 @@ use v4l::{Device, Format, FourCC};
 
 use super::v4l2_logic::{
     choose_format, copy_mjpeg_frame, power_line_frequency, scale_level, standard_huffman_tables,
-    ControlRange, PixelFormat, YuyvImage,
+    ControlRange, PixelFormat,
 };
 use super::{FrameInfo, FrameSource};
+use crate::encode::{DefaultEncoder, JpegEncoder, YuvPicture};
 use crate::{CaptureError, ImageSettings, Mirror, Resolution};
 
 const CID_BRIGHTNESS: u32 = 0x0098_0900;
@@ -54,6 +54,7 @@ pub(crate) struct V4l2Camera {
     quality: u8,
     software_mirror: Mirror,
     native_fps: Option<f64>,
+    encoder: DefaultEncoder,
 }
 
 /// The negotiated stream, set up by `configure`.
@@ -95,7 +96,10 @@ impl V4l2Camera {
                 .collect();
             device_error(
                 path,
-                &format!("offers neither MJPEG nor YUYV (only {})", names.join(", ")),
+                &format!(
+                    "offers neither MJPEG, YUYV nor NV12 (only {})",
+                    names.join(", ")
+                ),
             )
         })?;
         let controls = query_controls(&device, path);
@@ -110,6 +114,7 @@ impl V4l2Camera {
             quality: ImageSettings::default().compression.jpeg_quality(),
             software_mirror: Mirror::default(),
             native_fps: None,
+            encoder: DefaultEncoder::default(),
         };
         camera
             .configure(&ImageSettings::default())
@@ -199,8 +204,10 @@ impl V4l2Camera {
         for (id, on) in flips {
             if !self.set_control(id, |_| Value::Boolean(on)) && on {
                 match self.format {
-                    PixelFormat::Yuyv if id == CID_HFLIP => self.software_mirror.horizontal = true,
-                    PixelFormat::Yuyv => self.software_mirror.vertical = true,
+                    PixelFormat::Yuyv | PixelFormat::Nv12 if id == CID_HFLIP => {
+                        self.software_mirror.horizontal = true
+                    }
+                    PixelFormat::Yuyv | PixelFormat::Nv12 => self.software_mirror.vertical = true,
                     PixelFormat::Mjpeg => log::warn!(
                         "{}: the camera cannot mirror its MJPEG stream",
                         self.path.display()
@@ -270,30 +277,22 @@ impl FrameSource for V4l2Camera {
         let captured_at = SystemTime::now();
         let used = (metadata.bytesused as usize).min(buffer.len());
         let data = &buffer[..used];
-        let (width, height) = match self.format {
-            PixelFormat::Mjpeg => {
-                copy_mjpeg_frame(data, &self.huffman_tables, jpeg).map_err(|reason| {
-                    CaptureError::InvalidJpeg {
-                        path: self.path.clone(),
-                        reason,
-                    }
-                })?
-            }
-            PixelFormat::Yuyv => {
-                let image = YuyvImage {
+        let (width, height) = match self.format.raw_layout(streaming.stride, streaming.width) {
+            None => copy_mjpeg_frame(data, &self.huffman_tables, jpeg).map_err(|reason| {
+                CaptureError::InvalidJpeg {
+                    path: self.path.clone(),
+                    reason,
+                }
+            })?,
+            Some(layout) => {
+                let picture = YuvPicture {
                     data,
                     width: streaming.width,
                     height: streaming.height,
-                    stride: streaming.stride.max(usize::from(streaming.width) * 2),
-                    mirror_horizontal: self.software_mirror.horizontal,
-                    mirror_vertical: self.software_mirror.vertical,
+                    layout,
+                    mirror: self.software_mirror,
                 };
-                if !image.is_complete() {
-                    return Err(device_error(&self.path, "delivered a short YUYV frame"));
-                }
-                let mut encoder = Encoder::new(&mut *jpeg, self.quality);
-                encoder.set_sampling_factor(SamplingFactor::F_2_2);
-                encoder.encode_image(image)?;
+                self.encoder.encode(&picture, self.quality, jpeg)?;
                 (streaming.width, streaming.height)
             }
         };

@@ -1,10 +1,11 @@
 //! The device-independent half of the V4L2 source: format choice, control value mapping
-//! and YUYV → JPEG input. Kept apart from the ioctl code so it is unit-tested on machines
+//! and the layout of raw frames for the encoder. Kept apart from the ioctl code so it is unit-tested on machines
 //! without a camera (CI has no `/dev/video*`).
 
-use jpeg_encoder::{ColorType, Encoder, ImageBuffer, JpegColorType};
+use jpeg_encoder::{ColorType, Encoder};
 
 use super::jpeg::read_header;
+use crate::encode::YuvLayout;
 use crate::{ImageSettings, Level, LightFrequency};
 
 /// A pixel format this crate can stream.
@@ -14,6 +15,8 @@ pub(crate) enum PixelFormat {
     Mjpeg,
     /// Packed 4:2:2 luma/chroma, encoded to JPEG here.
     Yuyv,
+    /// Planar 4:2:0 (Y plane, interleaved CbCr plane), encoded to JPEG here.
+    Nv12,
 }
 
 impl PixelFormat {
@@ -22,18 +25,36 @@ impl PixelFormat {
         match self {
             PixelFormat::Mjpeg => *b"MJPG",
             PixelFormat::Yuyv => *b"YUYV",
+            PixelFormat::Nv12 => *b"NV12",
+        }
+    }
+
+    /// How a raw frame `width` pixels wide with the driver's `bytesperline` lies in its
+    /// buffer (drivers that report 0 get packed rows); `None` for a compressed format.
+    pub fn raw_layout(self, bytes_per_line: usize, width: u16) -> Option<YuvLayout> {
+        let width = usize::from(width);
+        match self {
+            PixelFormat::Mjpeg => None,
+            PixelFormat::Yuyv => Some(YuvLayout::Yuyv {
+                stride: bytes_per_line.max(2 * width),
+            }),
+            PixelFormat::Nv12 => Some(YuvLayout::Nv12 {
+                stride: bytes_per_line.max(width),
+            }),
         }
     }
 }
 
 /// Picks the format to stream from those a device offers: compressed first (no encoding
-/// cost, one copy per frame), then YUYV. `JPEG` is the FourCC some older drivers use for
+/// cost, one copy per frame), then YUYV, then NV12 (both encoded here). `JPEG` is the FourCC some older drivers use for
 /// the same stream as `MJPG`.
 pub(crate) fn choose_format(offered: &[[u8; 4]]) -> Option<PixelFormat> {
     if offered.iter().any(|f| f == b"MJPG" || f == b"JPEG") {
         Some(PixelFormat::Mjpeg)
     } else if offered.iter().any(|f| f == b"YUYV") {
         Some(PixelFormat::Yuyv)
+    } else if offered.iter().any(|f| f == b"NV12") {
+        Some(PixelFormat::Nv12)
     } else {
         None
     }
@@ -120,71 +141,9 @@ pub(crate) fn power_line_frequency(settings: &ImageSettings) -> i64 {
     }
 }
 
-/// A YUYV frame as the JPEG encoder's input, read in place from the driver's buffer (no
-/// conversion copy), optionally mirrored in software for cameras without flip controls.
-pub(crate) struct YuyvImage<'a> {
-    pub data: &'a [u8],
-    pub width: u16,
-    pub height: u16,
-    /// Bytes per row (`bytesperline`), at least `2 * width`.
-    pub stride: usize,
-    pub mirror_horizontal: bool,
-    pub mirror_vertical: bool,
-}
-
-impl YuyvImage<'_> {
-    /// True if `data` holds `height` rows of `stride` bytes (the last may be short).
-    pub fn is_complete(&self) -> bool {
-        let row = usize::from(self.width) * 2;
-        let height = usize::from(self.height);
-        self.stride >= row && height > 0 && self.data.len() >= (height - 1) * self.stride + row
-    }
-}
-
-impl ImageBuffer for YuyvImage<'_> {
-    fn get_jpeg_color_type(&self) -> JpegColorType {
-        JpegColorType::Ycbcr
-    }
-
-    fn width(&self) -> u16 {
-        self.width
-    }
-
-    fn height(&self) -> u16 {
-        self.height
-    }
-
-    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
-        let source_row = if self.mirror_vertical {
-            self.height - 1 - y
-        } else {
-            y
-        };
-        let start = usize::from(source_row) * self.stride;
-        let row = &self.data[start..start + usize::from(self.width) * 2];
-        let mut push = |luma: u8, cb: u8, cr: u8| {
-            buffers[0].push(luma);
-            buffers[1].push(cb);
-            buffers[2].push(cr);
-        };
-        if self.mirror_horizontal {
-            for pair in row.chunks_exact(4).rev() {
-                push(pair[2], pair[1], pair[3]);
-                push(pair[0], pair[1], pair[3]);
-            }
-        } else {
-            for pair in row.chunks_exact(4) {
-                push(pair[0], pair[1], pair[3]);
-                push(pair[2], pair[1], pair[3]);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jpeg_encoder::{Encoder, SamplingFactor};
 
     fn level(value: i64) -> Level {
         Level::new("test", value).unwrap()
@@ -201,10 +160,32 @@ mod tests {
             choose_format(&[*b"NV12", *b"YUYV"]),
             Some(PixelFormat::Yuyv)
         );
-        assert_eq!(choose_format(&[*b"NV12", *b"H264"]), None);
-        for format in [PixelFormat::Mjpeg, PixelFormat::Yuyv] {
+        assert_eq!(
+            choose_format(&[*b"H264", *b"NV12"]),
+            Some(PixelFormat::Nv12)
+        );
+        assert_eq!(choose_format(&[*b"H264", *b"RGB3"]), None);
+        for format in [PixelFormat::Mjpeg, PixelFormat::Yuyv, PixelFormat::Nv12] {
             assert_eq!(choose_format(&[format.fourcc()]), Some(format));
         }
+    }
+
+    #[test]
+    fn raw_formats_lay_out_rows_by_their_stride_and_mjpeg_has_none() {
+        assert_eq!(PixelFormat::Mjpeg.raw_layout(1280, 640), None);
+        assert_eq!(
+            PixelFormat::Yuyv.raw_layout(1344, 640),
+            Some(YuvLayout::Yuyv { stride: 1344 })
+        );
+        assert_eq!(
+            PixelFormat::Yuyv.raw_layout(0, 640),
+            Some(YuvLayout::Yuyv { stride: 1280 }),
+            "a driver reporting no bytesperline gets packed rows"
+        );
+        assert_eq!(
+            PixelFormat::Nv12.raw_layout(0, 640),
+            Some(YuvLayout::Nv12 { stride: 640 })
+        );
     }
 
     #[test]
@@ -340,99 +321,5 @@ mod tests {
         copy_mjpeg_frame(&original, &standard_huffman_tables(), &mut copied).unwrap();
         assert_eq!(copied, original);
         assert!(copy_mjpeg_frame(b"\0\0garbage", &[], &mut Vec::new()).is_err());
-    }
-
-    /// A 4×2 YUYV frame with padding at the end of each row.
-    fn yuyv_frame() -> Vec<u8> {
-        vec![
-            10, 100, 20, 200, 30, 101, 40, 201, 0xEE, 0xEE, // row 0 + 2 bytes padding
-            50, 102, 60, 202, 70, 103, 80, 203, 0xEE, 0xEE, // row 1
-        ]
-    }
-
-    fn rows(image: &YuyvImage<'_>) -> Vec<[Vec<u8>; 4]> {
-        (0..image.height)
-            .map(|y| {
-                let mut buffers = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-                image.fill_buffers(y, &mut buffers);
-                buffers
-            })
-            .collect()
-    }
-
-    #[test]
-    fn yuyv_rows_expand_to_full_chroma_honouring_the_stride() {
-        let data = yuyv_frame();
-        let image = YuyvImage {
-            data: &data,
-            width: 4,
-            height: 2,
-            stride: 10,
-            mirror_horizontal: false,
-            mirror_vertical: false,
-        };
-        assert!(image.is_complete());
-        let rows = rows(&image);
-        assert_eq!(rows[0][0], [10, 20, 30, 40]);
-        assert_eq!(rows[0][1], [100, 100, 101, 101]);
-        assert_eq!(rows[0][2], [200, 200, 201, 201]);
-        assert_eq!(rows[1][0], [50, 60, 70, 80]);
-    }
-
-    #[test]
-    fn yuyv_mirroring_reverses_pixels_and_rows() {
-        let data = yuyv_frame();
-        let image = YuyvImage {
-            data: &data,
-            width: 4,
-            height: 2,
-            stride: 10,
-            mirror_horizontal: true,
-            mirror_vertical: true,
-        };
-        let rows = rows(&image);
-        assert_eq!(rows[0][0], [80, 70, 60, 50]);
-        assert_eq!(rows[0][1], [103, 103, 102, 102]);
-        assert_eq!(rows[1][0], [40, 30, 20, 10]);
-    }
-
-    #[test]
-    fn a_short_buffer_is_not_complete() {
-        let data = yuyv_frame();
-        let image = YuyvImage {
-            data: &data[..15],
-            width: 4,
-            height: 2,
-            stride: 10,
-            mirror_horizontal: false,
-            mirror_vertical: false,
-        };
-        assert!(!image.is_complete());
-    }
-
-    #[test]
-    fn a_yuyv_frame_encodes_to_a_decodable_jpeg_of_its_size() {
-        let (width, height) = (64u16, 48u16);
-        let data: Vec<u8> = (0..usize::from(width) * usize::from(height) * 2)
-            .map(|i| if i % 2 == 0 { (i / 2 % 256) as u8 } else { 128 })
-            .collect();
-        let image = YuyvImage {
-            data: &data,
-            width,
-            height,
-            stride: usize::from(width) * 2,
-            mirror_horizontal: false,
-            mirror_vertical: false,
-        };
-        let mut jpeg = Vec::new();
-        let mut encoder = Encoder::new(&mut jpeg, 80);
-        encoder.set_sampling_factor(SamplingFactor::F_2_1);
-        encoder.encode_image(image).unwrap();
-        let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
-        decoder.decode().unwrap();
-        assert_eq!(
-            decoder.info().map(|i| (i.width, i.height)),
-            Some((width, height))
-        );
     }
 }

@@ -131,6 +131,11 @@ fn ffmpeg_frames(url: &str, transport: &str) -> Ran {
 
 fn assert_decoded_640x480(ran: &Ran) {
     assert!(ran.success, "client failed: {}", ran.stderr);
+    assert_640x480_pictures(ran);
+}
+
+/// Stdout holds `FRAMES` grey 640x480 pictures, the first not flat.
+fn assert_640x480_pictures(ran: &Ran) {
     assert_eq!(
         ran.stdout.len(),
         FRAMES * 640 * 480,
@@ -211,9 +216,9 @@ fn gstreamer_rtpjpegdepay_rebuilds_decodable_jpegs_over_tcp() {
         "multifilesink",
         &location,
     ]));
-    assert!(ran.success, "gst-launch failed: {}", ran.stderr);
     let frames = jpegs_in(dir.path());
     assert_eq!(frames.len(), FRAMES, "{}", ran.stderr);
+    assert_gst_ended_cleanly(&ran);
     for jpeg in frames {
         let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
         decoder.decode().expect("GStreamer's JPEG decodes");
@@ -249,12 +254,38 @@ fn gstreamer_plays_over_udp_through_jpegdec() {
         "!",
         "jpegdec",
         "!",
-        "video/x-raw,width=640,height=480",
+        "videoconvert",
         "!",
-        "fakesink",
-        &format!("num-buffers={FRAMES}"),
+        "video/x-raw,format=GRAY8,width=640,height=480",
+        "!",
+        "identity",
+        &format!("eos-after={}", FRAMES + 1),
+        "!",
+        "fdsink",
+        "fd=1",
     ]));
-    assert!(ran.success, "gst-launch failed: {}", ran.stderr);
+    assert_640x480_pictures(&ran);
+    assert_gst_ended_cleanly(&ran);
+}
+
+/// gst-launch succeeded, or its only errors are those of GStreamer 1.22's own shutdown
+/// race: at EOS the pipeline goes PLAYING to NULL at once, and rtspsrc's command thread
+/// can run the queued PAUSE after TEARDOWN has closed the connection; the PAUSE then
+/// fails on gst's own closed socket ("Could not send message. (Received end-of-file)")
+/// and gst-launch exits 1. Seen under load about one run in four; the server's log shows
+/// PLAY, TEARDOWN answered, then the client closing, and no PAUSE ever arriving.
+/// Callers check every frame arrived first, so anything forgiven here came after the
+/// stream was delivered.
+fn assert_gst_ended_cleanly(ran: &Ran) {
+    let errors = ran.stderr.matches("ERROR: from element").count();
+    let failed_sends = ran.stderr.matches("Could not send message").count();
+    let shutdown_race =
+        errors > 0 && errors == failed_sends && ran.stderr.contains("gst_rtspsrc_pause ()");
+    assert!(
+        ran.success || shutdown_race,
+        "gst-launch failed: {}",
+        ran.stderr
+    );
 }
 
 /// Debian 12's VLC is built without live555, its only RTSP client: `rtsp://` then goes to

@@ -35,6 +35,15 @@ impl Reply {
 
 /// Connects with read/write timeouts so that a hung server fails the test instead of
 /// hanging it.
+/// With `RUST_LOG` set, the daemon's log goes to the output of the test that started the
+/// camera (shown when it fails, or always with `--nocapture`); without it tests stay quiet.
+fn show_log_when_asked() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        // A second camera in the same process finds the logger already set: fine.
+        let _ = env_logger::builder().is_test(true).try_init();
+    }
+}
+
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
@@ -179,6 +188,7 @@ impl TestCamera {
         state_dir: &std::path::Path,
         tweak: impl FnOnce(&mut ipcamd::config::Config),
     ) -> Self {
+        show_log_when_asked();
         let mut config = ipcamd::config::Config {
             state_dir: state_dir.to_owned(),
             ..Default::default()

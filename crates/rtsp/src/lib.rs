@@ -43,3 +43,9 @@ mod transport;
 
 pub use auth::{Gate, Login, Open, Verdict, NONCE_LIFETIME};
 pub use server::{JpegChunk, Limits, Server, ServerHandle};
+
+/// Entry points for the fuzz targets; not a stable API.
+#[doc(hidden)]
+pub mod harness {
+    pub use crate::request::{parse as parse_request, BadRequest, Input, Request};
+}

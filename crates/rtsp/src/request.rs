@@ -160,6 +160,11 @@ pub fn parse(input: &[u8], max_head: usize, max_body: usize) -> Result<Input, Ba
         .map_err(|_| bad(400, "request head is not UTF-8", None))?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or("");
+    // The URI is echoed in RTP-Info: a bare CR or another control character there (or in a
+    // header value) could split the answer's head.
+    if request_line.contains(|c: char| c.is_control()) {
+        return Err(bad(400, "control character in the request line", None));
+    }
     let mut headers = Vec::new();
     for line in lines.filter(|l| !l.is_empty()) {
         if headers.len() == MAX_HEADERS {
@@ -170,6 +175,9 @@ pub fn parse(input: &[u8], max_head: usize, max_body: usize) -> Result<Input, Ba
                 .ok_or(bad(400, "header line without a colon", None))?;
         if name.is_empty() || name.contains(|c: char| c.is_ascii_whitespace() || c.is_control()) {
             return Err(bad(400, "malformed header name", None));
+        }
+        if value.contains(|c: char| c.is_control() && c != '\t') {
+            return Err(bad(400, "control character in a header value", None));
         }
         headers.push((name.to_owned(), value.trim().to_owned()));
     }
@@ -260,6 +268,28 @@ mod tests {
         assert_eq!(request.uri, "rtsp://cam/live");
         assert_eq!(request.cseq, 2);
         assert_eq!(request.header("accept"), Some("application/sdp"));
+    }
+
+    #[test]
+    fn a_bare_cr_cannot_smuggle_a_line_into_an_echoed_uri_or_a_header() {
+        // Found by fuzzing (fuzz/seeds/rtsp_request/regression_bare_cr_in_header): the URI
+        // is echoed in RTP-Info, where a bare CR would split the answer's head.
+        let uri = "PLAY rtsp://cam/\rInjected:\ryes RTSP/1.0\r\nCSeq: 4\r\n\r\n";
+        assert_eq!(
+            parse_all(uri)
+                .map(|_| ())
+                .map_err(|bad| (bad.status, bad.reason)),
+            Err((400, "control character in the request line"))
+        );
+        let header = "PLAY rtsp://cam/ RTSP/1.0\r\nCSeq: 4\r\nSession: 1\rX: y\r\n\r\n";
+        assert_eq!(
+            parse_all(header)
+                .map(|_| ())
+                .map_err(|bad| (bad.status, bad.reason)),
+            Err((400, "control character in a header value"))
+        );
+        let tab = "PLAY rtsp://cam/ RTSP/1.0\r\nCSeq: 4\r\nUser-Agent: a\tb\r\n\r\n";
+        assert!(matches!(parse_all(tab), Ok(Input::Request(..))));
     }
 
     #[test]

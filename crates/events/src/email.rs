@@ -46,33 +46,18 @@ pub fn compose(
     jpeg: &[u8],
     taken: NaiveDateTime,
 ) -> Result<Message, DeliveryError> {
-    let first_receiver = settings
-        .receivers
-        .first()
-        .ok_or_else(|| DeliveryError::new(FailureKind::Refused, "no receiver address is set"))?;
-    let sender = settings.sender.as_ref().unwrap_or(first_receiver);
     let shown_time = taken.format("%Y-%m-%d %H:%M:%S");
     let text = format!(
         "Snapshot from camera \"{}\" taken at {shown_time} (camera time).\r\n",
         settings.camera_name
     );
     let file_name = format!("snapshot_{}.jpg", taken.format("%Y%m%d_%H%M%S"));
-    let jpeg_type = ContentType::parse("image/jpeg")
-        .map_err(|e| DeliveryError::new(FailureKind::Protocol, e.to_string()))?;
-    let image = Attachment::new(file_name).body(jpeg.to_vec(), jpeg_type);
-    let mut builder = Message::builder()
-        .from(sender.clone())
-        .subject(format!("{}: snapshot {shown_time}", settings.camera_name));
-    for receiver in &settings.receivers {
-        builder = builder.to(receiver.clone());
-    }
-    builder
-        .multipart(
-            MultiPart::mixed()
-                .singlepart(SinglePart::plain(text))
-                .singlepart(image),
-        )
-        .map_err(|e| DeliveryError::new(FailureKind::Refused, e.to_string()))
+    message(
+        settings,
+        format!("{}: snapshot {shown_time}", settings.camera_name),
+        text,
+        [(file_name, jpeg)],
+    )
 }
 
 /// Sends the frames of an event that `source` raised at the camera's local time `at`.
@@ -97,28 +82,45 @@ pub fn compose_event(
     source: &str,
     at: NaiveDateTime,
 ) -> Result<Message, DeliveryError> {
-    let first_receiver = settings
-        .receivers
-        .first()
-        .ok_or_else(|| DeliveryError::new(FailureKind::Refused, "no receiver address is set"))?;
-    let sender = settings.sender.as_ref().unwrap_or(first_receiver);
     let shown_time = at.format("%Y-%m-%d %H:%M:%S");
     let text = format!(
         "Event ({source}) on camera \"{}\" at {shown_time} (camera time): {} frames attached.\r\n",
         settings.camera_name,
         jpegs.len()
     );
+    let stamp = at.format("%Y%m%d_%H%M%S");
+    let attachments = jpegs
+        .iter()
+        .enumerate()
+        .map(|(n, jpeg)| (format!("event_{stamp}_{}.jpg", n + 1), *jpeg));
+    message(
+        settings,
+        format!("{}: {source} event {shown_time}", settings.camera_name),
+        text,
+        attachments,
+    )
+}
+
+/// A mail from the sender (or the first receiver) to every receiver: a text part, then
+/// each `(file name, JPEG)` as an attachment.
+fn message<'a>(
+    settings: &EmailSettings,
+    subject: String,
+    text: String,
+    jpegs: impl IntoIterator<Item = (String, &'a [u8])>,
+) -> Result<Message, DeliveryError> {
+    let first_receiver = settings
+        .receivers
+        .first()
+        .ok_or_else(|| DeliveryError::new(FailureKind::Refused, "no receiver address is set"))?;
+    let sender = settings.sender.as_ref().unwrap_or(first_receiver);
     let jpeg_type = ContentType::parse("image/jpeg")
         .map_err(|e| DeliveryError::new(FailureKind::Protocol, e.to_string()))?;
     let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
-    for (n, jpeg) in jpegs.iter().enumerate() {
-        let file_name = format!("event_{}_{}.jpg", at.format("%Y%m%d_%H%M%S"), n + 1);
+    for (file_name, jpeg) in jpegs {
         parts = parts.singlepart(Attachment::new(file_name).body(jpeg.to_vec(), jpeg_type.clone()));
     }
-    let mut builder = Message::builder().from(sender.clone()).subject(format!(
-        "{}: {source} event {shown_time}",
-        settings.camera_name
-    ));
+    let mut builder = Message::builder().from(sender.clone()).subject(subject);
     for receiver in &settings.receivers {
         builder = builder.to(receiver.clone());
     }

@@ -9,6 +9,7 @@
 use ipcam_capture::harness::copy_camera_frame;
 use ipcam_capture::source::{jpeg_dimensions, Replay};
 use ipcam_capture::FrameSource;
+use ipcam_fuzz::scratch_dir;
 use libfuzzer_sys::fuzz_target;
 
 /// Frames read from a replay per input: enough to wrap around a short file.
@@ -24,18 +25,18 @@ fn camera_buffer(data: &[u8]) {
     let Ok(size) = copy_camera_frame(data, &mut slot) else {
         return;
     };
-    assert_eq!(jpeg_dimensions(&slot), Ok(size), "the slot's header disagrees");
+    assert_eq!(
+        jpeg_dimensions(&slot),
+        Ok(size),
+        "the slot's header disagrees"
+    );
     let mut again = Vec::new();
     assert_eq!(copy_camera_frame(&slot, &mut again), Ok(size));
     assert_eq!(again, slot, "a frame with tables is copied as it is");
 }
 
 fn replay_file(data: &[u8]) {
-    let dir = tempfile::Builder::new()
-        .prefix("ipcam-fuzz-")
-        .tempdir_in("/dev/shm")
-        .or_else(|_| tempfile::tempdir())
-        .expect("scratch directory");
+    let dir = scratch_dir();
     let path = dir.path().join("clip.mjpeg");
     std::fs::write(&path, data).expect("write the replay file");
     let Ok(mut replay) = Replay::open(&path) else {

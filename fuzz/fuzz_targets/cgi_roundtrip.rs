@@ -6,6 +6,7 @@
 
 use ipcam_api::platform::sim::SimPlatform;
 use ipcam_api::{ConfigService, InitialAdmin, Resource, RuntimeInfo, State};
+use ipcam_fuzz::scratch_dir;
 use ipcam_httpd::harness::decode_form;
 use libfuzzer_sys::fuzz_target;
 
@@ -43,36 +44,38 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let resource = Resource::ALL[usize::from(pick) % Resource::ALL.len()];
-    let dir = tempfile::Builder::new()
-        .prefix("ipcam-fuzz-")
-        .tempdir_in(scratch())
-        .expect("scratch directory");
+    let dir = scratch_dir();
     let mut service = open(dir.path());
     let before: State = service.state().clone();
     match service.handle(resource, &params, &RUNTIME) {
         Err(_) => {
-            assert_eq!(service.state(), &before, "a refused request changed the state");
-            assert_eq!(open(dir.path()).state(), &before, "a refused request was saved");
+            assert_eq!(
+                service.state(),
+                &before,
+                "a refused request changed the state"
+            );
+            assert_eq!(
+                open(dir.path()).state(),
+                &before,
+                "a refused request was saved"
+            );
         }
         Ok(_) if resource == Resource::Reset => {}
         Ok(_) => {
             let after = service.state().clone();
             let mut reopened = open(dir.path());
-            assert_eq!(reopened.state(), &after, "an accepted request was not saved");
+            assert_eq!(
+                reopened.state(),
+                &after,
+                "an accepted request was not saved"
+            );
             // The date-and-time tables render the running clock: their state was compared.
             if !matches!(resource, Resource::DateTime | Resource::ActiveUser) {
-                assert_eq!(table(&mut reopened, resource), table(&mut service, resource));
+                assert_eq!(
+                    table(&mut reopened, resource),
+                    table(&mut service, resource)
+                );
             }
         }
     }
 });
-
-/// tmpfs where there is one: the fuzzer writes a state file per input.
-fn scratch() -> std::path::PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_owned()
-    } else {
-        std::env::temp_dir()
-    }
-}

@@ -3,21 +3,21 @@
 
 #![no_main]
 
+use ipcam_fuzz::scratch_dir;
 use ipcamd::config::{Config, ConfigError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = tempfile::Builder::new()
-        .prefix("ipcam-fuzz-")
-        .tempdir_in("/dev/shm")
-        .or_else(|_| tempfile::tempdir())
-        .expect("scratch directory");
+    let dir = scratch_dir();
     let path = dir.path().join("ipcamd.toml");
     std::fs::write(&path, data).expect("write the config file");
     match Config::load(&path) {
         Ok(config) => {
             let limits = config.server.limits();
-            assert!(limits.max_connections > 0, "a loaded config allows no connection");
+            assert!(
+                limits.max_connections > 0,
+                "a loaded config allows no connection"
+            );
         }
         Err(ConfigError::Read { path: named, .. } | ConfigError::Parse { path: named, .. }) => {
             assert_eq!(named, path, "the error names another file");

@@ -17,8 +17,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let info = frame.info();
-    assert!(info.width > 0 && info.width % 8 == 0 && info.width <= 2040, "{info:?}");
-    assert!(info.height > 0 && info.height % 8 == 0 && info.height <= 2040, "{info:?}");
+    assert!(
+        info.width > 0 && info.width % 8 == 0 && info.width <= 2040,
+        "{info:?}"
+    );
+    assert!(
+        info.height > 0 && info.height % 8 == 0 && info.height <= 2040,
+        "{info:?}"
+    );
     let mut next = None;
     for packet in frame.packets() {
         assert!(packet.scan.end <= data.len(), "scan past the frame");

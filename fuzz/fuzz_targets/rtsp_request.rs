@@ -14,7 +14,11 @@ const MAX_BODY: usize = 4 * 1024;
 fuzz_target!(|data: &[u8]| {
     match parse_request(data, MAX_HEAD, MAX_BODY) {
         Ok(Input::Request(request, used)) => {
-            assert!(used <= data.len(), "a request of {used} bytes from {}", data.len());
+            assert!(
+                used <= data.len(),
+                "a request of {used} bytes from {}",
+                data.len()
+            );
             assert!(used <= MAX_HEAD + MAX_BODY, "past the limits: {used} bytes");
             for (name, value) in &request.headers {
                 assert!(

@@ -5,14 +5,11 @@
 #![no_main]
 
 use ipcam_api::StateStore;
+use ipcam_fuzz::scratch_dir;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = tempfile::Builder::new()
-        .prefix("ipcam-fuzz-")
-        .tempdir_in("/dev/shm")
-        .or_else(|_| tempfile::tempdir())
-        .expect("scratch directory");
+    let dir = scratch_dir();
     std::fs::write(dir.path().join("state.toml"), data).expect("write the state file");
     let store = StateStore::new(dir.path()).expect("a fresh directory is a store");
     let Ok((Some(state), _source)) = store.load() else {
@@ -21,5 +18,9 @@ fuzz_target!(|data: &[u8]| {
     state.validate().expect("a loaded state is valid");
     store.save(&state).expect("a loaded state saves");
     let (reloaded, _) = store.load().expect("a saved state loads");
-    assert_eq!(reloaded.as_ref(), Some(&state), "a saved state reloads unchanged");
+    assert_eq!(
+        reloaded.as_ref(),
+        Some(&state),
+        "a saved state reloads unchanged"
+    );
 });

@@ -5,28 +5,13 @@
 //
 // MotionMask is 12 rows (top first) of 4 hex digits, `,`-separated; in a row the top bit
 // is the leftmost of 16 cells. The painting keeps the grid as booleans and writes that
-// text back.
+// text back. It runs after app.js and uses its helpers (`el`, `apiFetch`, `apiUrl`).
 'use strict';
 
 const MOTION_COLS = 16;
 const MOTION_ROWS = 12;
 /** How often the picture under the grid is refreshed, ms. */
 const MOTION_PICTURE_EVERY = 1000;
-
-/** Creates an element with properties and children (this file's own, small helper). */
-function motionEl(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  node.append(...children.flat().filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 /** GET or POST (pairs of [name, value]) a CGI; resolves to {status, text}. */
 async function motionRequest(path, pairs) {
@@ -78,8 +63,8 @@ function formatMotionMask(cells) {
 class MaskEditor {
   constructor() {
     this.cells = parseMotionMask('');
-    this.picture = motionEl('img', { alt: 'Camera picture', id: 'motion-picture' });
-    this.grid = motionEl('div', { id: 'motion-grid', role: 'grid', 'aria-label': 'Watched area: 16 by 12 cells' });
+    this.picture = el('img', { alt: 'Camera picture', id: 'motion-picture' });
+    this.grid = el('div', { id: 'motion-grid', role: 'grid', 'aria-label': 'Watched area: 16 by 12 cells' });
     Object.assign(this.grid.style, {
       position: 'absolute', inset: '0', display: 'grid', touchAction: 'none',
       gridTemplateColumns: `repeat(${MOTION_COLS}, 1fr)`, gridTemplateRows: `repeat(${MOTION_ROWS}, 1fr)`,
@@ -87,7 +72,7 @@ class MaskEditor {
     this.buttons = [];
     for (let row = 0; row < MOTION_ROWS; row += 1) {
       for (let col = 0; col < MOTION_COLS; col += 1) {
-        const cell = motionEl('button', { type: 'button', dataset: { row, col }, tabIndex: -1 });
+        const cell = el('button', { type: 'button', dataset: { row, col }, tabIndex: -1 });
         Object.assign(cell.style, { border: '1px solid rgba(255,255,255,0.25)', padding: '0', margin: '0', minWidth: '0', minHeight: '0', borderRadius: '0' });
         this.buttons.push(cell);
         this.grid.append(cell);
@@ -106,7 +91,7 @@ class MaskEditor {
         this.set(cell, !this.cells[cell.dataset.row][cell.dataset.col]);
       }
     });
-    const stage = motionEl('div', { class: 'motion-stage' }, this.picture, this.grid);
+    const stage = el('div', { class: 'motion-stage' }, this.picture, this.grid);
     Object.assign(stage.style, { position: 'relative', maxWidth: '640px', aspectRatio: '4 / 3', background: '#000', userSelect: 'none' });
     Object.assign(this.picture.style, { width: '100%', height: '100%', objectFit: 'fill', display: 'block' });
     this.node = stage;
@@ -187,16 +172,16 @@ const MOTION_FIELDS = [
 function motionControl([name, label, kind, choices]) {
   const id = `motion-${name}`;
   let input;
-  if (kind === 'check') input = motionEl('input', { id, name, type: 'checkbox' });
-  else if (kind === 'range') input = motionEl('input', { id, name, type: 'range', min: 0, max: 100, step: 1 });
-  else if (kind === 'choice') input = motionEl('select', { id, name }, choices.map(([v, t]) => motionEl('option', { value: v }, t)));
-  else input = motionEl('input', { id, name, type: 'number', min: 1, inputMode: 'numeric' });
+  if (kind === 'check') input = el('input', { id, name, type: 'checkbox' });
+  else if (kind === 'range') input = el('input', { id, name, type: 'range', min: 0, max: 100, step: 1 });
+  else if (kind === 'choice') input = el('select', { id, name }, choices.map(([v, t]) => el('option', { value: v }, t)));
+  else input = el('input', { id, name, type: 'number', min: 1, inputMode: 'numeric' });
   const value = () => (kind === 'check' ? (input.checked ? '1' : '0') : input.value);
   const set = (v) => { if (kind === 'check') input.checked = v === '1'; else input.value = v; };
-  const row = motionEl('div', { class: 'field', dataset: { field: name } },
-    motionEl('label', { class: 'label', for: id }, label),
-    motionEl('span', { class: 'control' }, input),
-    motionEl('span', { class: 'error', id: `e-${name}`, role: 'alert' }));
+  const row = el('div', { class: 'field', dataset: { field: name } },
+    el('label', { class: 'label', for: id }, label),
+    el('span', { class: 'control' }, input),
+    el('span', { class: 'error', id: `e-${name}`, role: 'alert' }));
   return { name, row, input, value, set };
 }
 
@@ -204,19 +189,19 @@ function motionControl([name, label, kind, choices]) {
 async function renderMotion(page, root) {
   const editor = new MaskEditor();
   const controls = MOTION_FIELDS.map(motionControl);
-  const status = motionEl('p', { class: 'status', role: 'status', id: 'motion-status' });
-  const maskError = motionEl('span', { class: 'error', id: 'e-MotionMask', role: 'alert' });
-  const log = motionEl('table', { class: 'list', id: 'motion-log' });
-  const form = motionEl('form', { class: 'settings-form', id: 'motion-form', novalidate: true, dataset: { cgi: 'motion.cgi' } },
-    motionEl('div', { class: 'fields' }, controls.map((c) => c.row)),
-    motionEl('h3', {}, 'Watched area'),
-    motionEl('p', { class: 'note' }, 'Press and drag over the picture: green cells are watched, dark ones ignored.'),
+  const status = el('p', { class: 'status', role: 'status', id: 'motion-status' });
+  const maskError = el('span', { class: 'error', id: 'e-MotionMask', role: 'alert' });
+  const log = el('table', { class: 'list', id: 'motion-log' });
+  const form = el('form', { class: 'settings-form', id: 'motion-form', novalidate: true, dataset: { cgi: 'motion.cgi' } },
+    el('div', { class: 'fields' }, controls.map((c) => c.row)),
+    el('h3', {}, 'Watched area'),
+    el('p', { class: 'note' }, 'Press and drag over the picture: green cells are watched, dark ones ignored.'),
     editor.node, maskError,
-    motionEl('div', { class: 'actions' },
-      motionEl('button', { type: 'button', id: 'motion-all', onclick: () => editor.fill(true) }, 'Watch all'),
-      motionEl('button', { type: 'button', id: 'motion-none', onclick: () => editor.fill(false) }, 'Watch none'),
-      motionEl('button', { type: 'button', id: 'motion-invert', onclick: () => editor.invert() }, 'Invert'),
-      motionEl('button', { type: 'submit', class: 'primary', id: 'motion-save' }, 'Save')),
+    el('div', { class: 'actions' },
+      el('button', { type: 'button', id: 'motion-all', onclick: () => editor.fill(true) }, 'Watch all'),
+      el('button', { type: 'button', id: 'motion-none', onclick: () => editor.fill(false) }, 'Watch none'),
+      el('button', { type: 'button', id: 'motion-invert', onclick: () => editor.invert() }, 'Invert'),
+      el('button', { type: 'submit', class: 'primary', id: 'motion-save' }, 'Save')),
     status);
 
   const show = (text) => {
@@ -233,12 +218,12 @@ async function renderMotion(page, root) {
     const table = motionTable(result.text);
     const events = Array.from({ length: Number(table.get('EventCount') || 0) }, (_, i) => table.get(`Event${i + 1}`) || '');
     log.replaceChildren(
-      motionEl('thead', {}, motionEl('tr', {}, motionEl('th', {}, 'Time'), motionEl('th', {}, 'Source'))),
-      motionEl('tbody', {}, events.length === 0
-        ? motionEl('tr', {}, motionEl('td', { colSpan: 2 }, 'No events since the camera started.'))
+      el('thead', {}, el('tr', {}, el('th', {}, 'Time'), el('th', {}, 'Source'))),
+      el('tbody', {}, events.length === 0
+        ? el('tr', {}, el('td', { colSpan: 2 }, 'No events since the camera started.'))
         : events.map((event) => {
           const cut = event.lastIndexOf(' ');
-          return motionEl('tr', {}, motionEl('td', {}, event.slice(0, cut)), motionEl('td', {}, event.slice(cut + 1)));
+          return el('tr', {}, el('td', {}, event.slice(0, cut)), el('td', {}, event.slice(cut + 1)));
         })),
     );
   };
@@ -263,7 +248,7 @@ async function renderMotion(page, root) {
     status.dataset.kind = 'error';
   });
 
-  root.append(form, motionEl('h3', {}, 'Event log'), log);
+  root.append(form, el('h3', {}, 'Event log'), log);
   const result = await motionRequest('motion.cgi');
   if (result.status === 200) show(result.text);
   else status.textContent = result.status === 401 ? 'Not allowed for this login.' : result.text.trim();

@@ -13,6 +13,7 @@ multicast) and prints the services found as one JSON list.
 """
 
 import json
+import time
 import sys
 
 import zeep.exceptions
@@ -70,32 +71,40 @@ def describe(services):
 
 
 def discover(address, port, timeout):
-    """Multicast: WSDiscovery's own threaded client. Unicast: that client sends a directed
-    probe from a socket it never reads, so the probe is built and the answer parsed with
-    WSDiscovery's message functions on a socket of ours."""
+    """Sends a Probe for NetworkVideoTransmitters to address:port and prints every match
+    that answers within the timeout. The probe is built and the answers parsed with
+    WSDiscovery's own message functions on a socket of ours: WSDiscovery's threaded client
+    would multicast out of every interface, and tests never send to the network. A
+    multicast probe therefore leaves through loopback only (IP_MULTICAST_IF 127.0.0.1,
+    TTL 1), which is where a camera listening on 127.0.0.1 joins the group."""
+    import ipaddress
+    import socket
     from wsdiscovery import QName
     from wsdiscovery.actions import constructProbe
-    from wsdiscovery.discovery import ThreadedWSDiscovery
     from wsdiscovery.message import createSOAPMessage, parseSOAPMessage
 
     types = [QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter")]
-    if address == "-":
-        wsd = ThreadedWSDiscovery()
-        wsd.start()
-        try:
-            print(json.dumps(describe(wsd.searchServices(types=types, timeout=timeout))))
-        finally:
-            wsd.stop()
-        return
-    import socket
+    multicast = ipaddress.ip_address(address).is_multicast
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.settimeout(timeout)
+    if multicast:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     probe = constructProbe(types, [])
     sock.sendto(createSOAPMessage(probe).encode("utf-8"), (address, port))
-    data, sender = sock.recvfrom(65536)
-    answer = parseSOAPMessage(data, sender[0])
-    assert answer.getRelatesTo() == probe.getMessageId(), "the match relates to the probe"
-    print(json.dumps(describe(answer.getProbeResolveMatches())))
+    deadline = time.monotonic() + timeout
+    matches = []
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            data, sender = sock.recvfrom(65536)
+        except socket.timeout:
+            break
+        answer = parseSOAPMessage(data, sender[0])
+        assert answer.getRelatesTo() == probe.getMessageId(), "the match relates to the probe"
+        matches.extend(describe(answer.getProbeResolveMatches()))
+        if not multicast:
+            break
+    print(json.dumps(matches))
 
 
 if __name__ == "__main__":

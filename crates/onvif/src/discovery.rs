@@ -56,20 +56,32 @@ pub struct Discovery {
     multicast: bool,
 }
 
-/// Joins the group on every interface that is up and can multicast (loopback left out),
-/// or, when there is none, on the one the kernel picks; returns the interfaces joined
-/// (`0.0.0.0` for the kernel's pick).
-fn join_group(socket: &Socket) -> Vec<Ipv4Addr> {
-    let mut joined: Vec<Ipv4Addr> = multicast_interfaces()
-        .into_iter()
-        .filter(|ip| match socket.join_multicast_v4(&MULTICAST_GROUP, ip) {
-            Ok(()) => true,
-            Err(err) => {
-                log::warn!("WS-Discovery: cannot join {MULTICAST_GROUP} on {ip}: {err}");
-                false
-            }
-        })
-        .collect();
+/// Joins the group where the camera serves HTTP: on the listener's own address when it is
+/// bound to one (loopback included, so a camera on 127.0.0.1 is discovered on this host
+/// only and never announces itself to the network with an address nobody there can
+/// reach), else on every interface that is up and can multicast, else on the one the
+/// kernel picks. Returns the interfaces joined (`0.0.0.0` for the kernel's pick).
+fn join_group(socket: &Socket, http: IpAddr) -> Vec<Ipv4Addr> {
+    let join = |ip: &Ipv4Addr| match socket.join_multicast_v4(&MULTICAST_GROUP, ip) {
+        Ok(()) => true,
+        Err(err) => {
+            log::warn!("WS-Discovery: cannot join {MULTICAST_GROUP} on {ip}: {err}");
+            false
+        }
+    };
+    let only = match http {
+        IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+        IpAddr::V6(ip) if ip.is_loopback() => Some(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if !ip.is_unspecified() => {
+            log::info!("WS-Discovery: HTTP listens on {ip} only; answering unicast probes only");
+            return Vec::new();
+        }
+        _ => None,
+    };
+    if let Some(ip) = only {
+        return [ip].into_iter().filter(join).collect();
+    }
+    let mut joined: Vec<Ipv4Addr> = multicast_interfaces().into_iter().filter(join).collect();
     if joined.is_empty() {
         match socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::UNSPECIFIED) {
             Ok(()) => joined.push(Ipv4Addr::UNSPECIFIED),
@@ -104,7 +116,7 @@ impl Discovery {
     /// Binds the socket, joins the group if it can, sends `Hello` and starts answering.
     pub fn spawn(config: DiscoveryConfig) -> std::io::Result<Discovery> {
         let socket = bind(config.port)?;
-        let interfaces = join_group(&socket);
+        let interfaces = join_group(&socket, config.http.ip());
         let multicast = !interfaces.is_empty();
         let socket: UdpSocket = socket.into();
         socket.set_read_timeout(Some(POLL))?;

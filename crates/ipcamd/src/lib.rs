@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ipcam_api::platform::{linux::LinuxPlatform, sim::SimPlatform};
+use ipcam_platform::{LinuxPlatform, SimPlatform};
 use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
 use ipcam_events::{Events, SystemClock};
 use ipcam_hal::{Gpio, Hal, Led, Serial};

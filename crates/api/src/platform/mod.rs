@@ -4,10 +4,12 @@
 //! `/datetime.cgi`) show facts of the machine, and the configuration CGIs end in changes
 //! to it (addresses, wireless, NTP, the clock). Both go through [`Platform`], with two
 //! backends chosen by the daemon's configuration: [`sim::SimPlatform`], the embedded
-//! default that keeps everything in memory, and [`linux::LinuxPlatform`], which reads the
-//! real facts of a network interface. Applying settings to a real system is a later
-//! step: the linux backend answers [`PlatformError::Unsupported`] for it today, and the
-//! configuration service keeps the saved settings and logs that they wait to be applied.
+//! default that keeps everything in memory, and the Linux backend of the `ipcam-platform`
+//! crate, which acts on the operating system through systemd's services.
+//!
+//! The in-memory backend lives here rather than in `ipcam-platform` because this crate's
+//! own service tests run on it: a dev-dependency on `ipcam-platform` would build a second
+//! copy of this crate, whose `Platform` trait the tests' one would not be.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -16,7 +18,6 @@ use std::time::SystemTime;
 use crate::sections::{DateTimeConfig, NetworkConfig, WirelessConfig};
 use crate::timezone::CameraClock;
 
-pub mod linux;
 pub mod sim;
 
 /// Why the platform could not answer or apply.

@@ -21,10 +21,9 @@ pub fn peer(interface: &str, config: &NetworkConfig) -> Result<String, PlatformE
     let user = quoted("PPPoEUserID", &config.pppoe_user_id)?;
     let password = quoted("PPPoEPASSWORD", &config.pppoe_password)?;
     let mut out = String::from(
-        "# Written by ipcamd from the camera's settings; rewritten on every change.\n\
-         plugin pppoe.so\n",
+        "# Written by ipcamd from the camera's settings; rewritten on every change.\n",
     );
-    let _ = writeln!(out, "nic-{interface}\nuser {user}\npassword {password}");
+    let _ = writeln!(out, "user {user}\npassword {password}");
     out.push_str(
         "hide-password\n\
          noauth\n\
@@ -34,8 +33,12 @@ pub fn peer(interface: &str, config: &NetworkConfig) -> Result<String, PlatformE
          persist\n\
          maxfail 0\n\
          lcp-echo-interval 20\n\
-         lcp-echo-failure 3\n",
+         lcp-echo-failure 3\n\
+         plugin pppoe.so\n",
     );
+    // Last: the plugin defines `nic-`, and stops pppd where the kernel has no PPP, so
+    // every option above is parsed (and a wrong one reported) before it.
+    let _ = writeln!(out, "nic-{interface}");
     Ok(out)
 }
 
@@ -94,13 +97,12 @@ mod tests {
         let text = peer("eth0", &with_credentials("isp#1 user", "pa ss#")).unwrap();
         let options: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
-            options[..4],
-            [
-                "plugin pppoe.so",
-                "nic-eth0",
-                "user \"isp#1 user\"",
-                "password \"pa ss#\""
-            ]
+            options[..2],
+            [r#"user "isp#1 user""#, r#"password "pa ss#""#]
+        );
+        assert_eq!(
+            options[options.len() - 2..],
+            ["plugin pppoe.so", "nic-eth0"]
         );
     }
 }

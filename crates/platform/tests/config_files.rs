@@ -409,6 +409,31 @@ fn wpa_supplicant_takes_the_keys_as_written() {
 }
 
 #[test]
+fn wpa_supplicant_reads_quoted_ssids_with_backslashes_and_hashes_verbatim() {
+    let Some(program) = have("wpa_supplicant") else {
+        return skip(
+            "wpa_supplicant",
+            "wpa_supplicant is not installed (apt: wpasupplicant)",
+        );
+    };
+    // wpa_supplicant lists an SSID with `\` doubled, as printf_encode() escapes it.
+    for (ssid, listed) in [
+        (r"cam\#1 lab", r"cam\\#1 lab"),
+        (" spaced ", " spaced "),
+        ("#", "#"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(dir.path(), &Setting::Wireless(wireless(ssid)));
+        let log = wpa_parse(&program, &dir.path().join(WPA_SUPPLICANT))
+            .unwrap_or_else(|log| panic!("{ssid:?} refused:\n{log}"));
+        assert!(
+            log.contains(&format!("id=0 ssid='{listed}'")),
+            "{ssid:?} was not read verbatim:\n{log}"
+        );
+    }
+}
+
+#[test]
 fn a_passphrase_wpa_supplicant_cannot_quote_is_written_as_wpa_passphrases_psk() {
     let (Some(supplicant), Some(passphrase)) = (have("wpa_supplicant"), have("wpa_passphrase"))
     else {
@@ -728,8 +753,14 @@ fn pppd_reads_the_peer_file() {
     );
     assert!(log.contains("Plugin pppoe.so loaded."), "{log}");
     if output.status.success() {
-        // dryrun printed the options: the user name is one word, as given.
-        assert!(log.contains(r#"user user "x" @isp"#), "{log}");
+        // dryrun printed the options: the user name is one word, as given (pppd prints
+        // it quoted the way the file does), and the password is hidden.
+        let user = log
+            .lines()
+            .find(|line| line.starts_with("user "))
+            .unwrap_or_default();
+        assert!(user.contains(r#"user \"x\" @isp"#), "{log}");
+        assert!(!log.contains("word"), "the password was printed:\n{log}");
     } else {
         assert!(
             log.contains("/dev/ppp") || log.contains("kernel does not support"),

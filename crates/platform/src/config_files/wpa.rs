@@ -73,13 +73,40 @@ fn frequency_mhz(channel: u8) -> Result<u32, PlatformError> {
 }
 
 fn wep(out: &mut String, config: &WirelessConfig) -> Result<(), PlatformError> {
-    out.push_str("\tkey_mgmt=NONE\n");
+    let hex_format = config.wep_key_format == 1;
+    // 40-bit (WEPEncryption 2) or 104-bit (3) keys: 5 or 13 characters, 10 or 26 digits.
+    let length = match (config.wep_encryption, hex_format) {
+        (2, false) => 5,
+        (2, true) => 10,
+        (_, false) => 13,
+        (_, true) => 26,
+    };
     let keys = [&config.key1, &config.key2, &config.key3, &config.key4];
+    let tx_index = TX_KEYS
+        .iter()
+        .position(|name| *name == config.tx_key)
+        .ok_or_else(|| invalid("TxKey", "must be Key 1 to Key 4"))?;
+    if keys[tx_index].is_empty() {
+        return Err(invalid("TxKey", "selects an empty key"));
+    }
+    let auth_alg = match config.authentication_type {
+        0 => "OPEN",
+        1 => "SHARED",
+        2 => "OPEN SHARED",
+        _ => return Err(invalid("AuthenticationType", "must be 0, 1 or 2")),
+    };
+    out.push_str("\tkey_mgmt=NONE\n");
     for (index, (name, key)) in KEY_NAMES.iter().zip(keys).enumerate() {
         if key.is_empty() {
             continue;
         }
-        let value = if config.wep_key_format == 1 {
+        if key.len() != length {
+            return Err(invalid(
+                name,
+                format!("must be {length} characters for this key size"),
+            ));
+        }
+        let value = if hex_format {
             if !key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid(name, "must be hexadecimal (WEPKeyFormat is 1)"));
             }
@@ -90,16 +117,6 @@ fn wep(out: &mut String, config: &WirelessConfig) -> Result<(), PlatformError> {
         };
         let _ = writeln!(out, "\twep_key{index}={value}");
     }
-    let tx_index = TX_KEYS
-        .iter()
-        .position(|name| *name == config.tx_key)
-        .ok_or_else(|| invalid("TxKey", "must be Key 1 to Key 4"))?;
-    let auth_alg = match config.authentication_type {
-        0 => "OPEN",
-        1 => "SHARED",
-        2 => "OPEN SHARED",
-        _ => return Err(invalid("AuthenticationType", "must be 0, 1 or 2")),
-    };
     let _ = writeln!(out, "\twep_tx_keyidx={tx_index}\n\tauth_alg={auth_alg}");
     Ok(())
 }
@@ -202,6 +219,32 @@ mod tests {
         };
         let error = render(&config).unwrap_err();
         assert_eq!(error.to_string(), "SSID: longer than 32 bytes in UTF-8");
+    }
+
+    #[test]
+    fn wep_keys_must_fit_the_key_size_and_the_transmit_key_must_exist() {
+        let wep64 = WirelessConfig {
+            ssid: "home".into(),
+            wep_encryption: 2,
+            key1: "abcde".into(),
+            ..WirelessConfig::default()
+        };
+        render(&wep64).unwrap();
+        let long_key = WirelessConfig {
+            key2: "abcdefghijklm".into(),
+            ..wep64.clone()
+        };
+        let error = render(&long_key).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Key2: must be 5 characters for this key size"
+        );
+        let empty_tx = WirelessConfig {
+            tx_key: "Key 4".into(),
+            ..wep64
+        };
+        let error = render(&empty_tx).unwrap_err();
+        assert_eq!(error.to_string(), "TxKey: selects an empty key");
     }
 
     #[test]

@@ -851,12 +851,27 @@ fn tmpfiles_links_every_file_where_its_service_reads_it() {
         ("etc/ppp/peers/ipcamd-pppoe", PPPOE_PEER, 0o600),
     ];
     let system = root.path().join("etc/ipcamd/system");
+    let passwd = fs::read_to_string(root.path().join("etc/passwd")).expect("passwd");
+    let ipcamd_uid: u32 = passwd
+        .lines()
+        .find_map(|line| line.strip_prefix("ipcamd:x:"))
+        .and_then(|rest| rest.split(':').next()?.parse().ok())
+        .expect("sysusers made user ipcamd");
+    let owner =
+        |path: &Path| std::os::unix::fs::MetadataExt::uid(&fs::metadata(path).expect("made"));
+    assert_eq!(owner(&system), ipcamd_uid, "ipcamd owns its directory");
+    assert_eq!(
+        owner(&root.path().join("etc/ipcamd")),
+        0,
+        "/etc/ipcamd stays root's"
+    );
     for (link, file, mode) in links {
         let target =
             fs::read_link(root.path().join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
         assert_eq!(target, Path::new("/etc/ipcamd/system").join(file), "{link}");
         let metadata = fs::metadata(system.join(file)).expect("created");
         assert_eq!(metadata.len(), 0, "{file} starts empty");
+        assert_eq!(owner(&system.join(file)), ipcamd_uid, "{file}");
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777,
             mode

@@ -16,7 +16,9 @@
 //!
 //! Every setting is checked for its file's syntax and every file of a call rendered
 //! before the first is written; each write is atomic and skipped when the content is
-//! unchanged, and the returned [`Reload`] says which service must re-read what changed.
+//! unchanged, and when the second file of a call cannot be written the first is put
+//! back, so a call changes both files or neither. The returned [`Reload`] says which
+//! service must re-read what changed.
 //! A file that is not needed any more is written as one that does nothing (an empty peer
 //! file, which `ipcamd-pppoe.service`'s `ConditionFileNotEmpty=` does not start on; a
 //! wireless configuration without a network), never left stale.
@@ -119,8 +121,10 @@ impl ConfigFiles {
         } else {
             String::new()
         };
-        let networkd = self.write(WIRED_NETWORK, &network, PUBLIC)?;
-        let peer_changed = self.write(PPPOE_PEER, &peer, SECRET)?;
+        let (networkd, peer_changed) = self.write_both(
+            (WIRED_NETWORK, &network, PUBLIC),
+            (PPPOE_PEER, &peer, SECRET),
+        )?;
         Ok(Reload {
             networkd,
             pppoe: peer_changed.then_some(pppoe),
@@ -138,8 +142,10 @@ impl ConfigFiles {
             }
             None => (String::new(), wpa::render(&WirelessConfig::default())?),
         };
-        let networkd = self.write(WIRELESS_NETWORK, &network, PUBLIC)?;
-        let supplicant_changed = self.write(WPA_SUPPLICANT, &supplicant, SECRET)?;
+        let (networkd, supplicant_changed) = self.write_both(
+            (WIRELESS_NETWORK, &network, PUBLIC),
+            (WPA_SUPPLICANT, &supplicant, SECRET),
+        )?;
         let running = !config.ssid.is_empty();
         Ok(Reload {
             networkd,
@@ -158,12 +164,64 @@ impl ConfigFiles {
         })
     }
 
+    /// Writes both files of one setting, or neither: when the second cannot be written,
+    /// the first gets its old content back, so that the disk matches the [`Reload`] the
+    /// caller never received, and a retry finds both files changed and reloads both.
+    fn write_both(
+        &self,
+        (first, first_content, first_mode): (&str, &str, u32),
+        (second, second_content, second_mode): (&str, &str, u32),
+    ) -> Result<(bool, bool), PlatformError> {
+        let first_path = self.dir.join(first);
+        let previous = snapshot(&first_path)?;
+        let first_changed = self.write(first, first_content, first_mode)?;
+        match self.write(second, second_content, second_mode) {
+            Ok(second_changed) => Ok((first_changed, second_changed)),
+            Err(error) => {
+                if first_changed {
+                    if let Err(restore) = restore(&first_path, previous) {
+                        log::warn!("could not put back {}: {restore}", first_path.display());
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
     fn write(&self, name: &str, content: &str, mode: u32) -> Result<bool, PlatformError> {
         let changed = write_if_changed(&self.dir.join(name), content.as_bytes(), mode)?;
         if changed {
             log::info!("wrote {}", self.dir.join(name).display());
         }
         Ok(changed)
+    }
+}
+
+/// A file's content and mode, `None` if it does not exist.
+fn snapshot(path: &Path) -> Result<Option<(Vec<u8>, u32)>, PlatformError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |source| PlatformError::Io {
+        what: format!("reading {}", path.display()),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(content) => {
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o7777;
+            Ok(Some((content, mode)))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(io(error)),
+    }
+}
+
+/// Puts back what [`snapshot`] saw.
+fn restore(path: &Path, previous: Option<(Vec<u8>, u32)>) -> Result<(), PlatformError> {
+    match previous {
+        Some((content, mode)) => write_if_changed(path, &content, mode).map(drop),
+        None => std::fs::remove_file(path).map_err(|source| PlatformError::Io {
+            what: format!("removing {}", path.display()),
+            source,
+        }),
     }
 }
 
@@ -249,6 +307,42 @@ mod tests {
         let error = files.write_network(&bad).unwrap_err();
         assert!(error.to_string().starts_with("PPPoEUserID: "), "{error}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn when_the_second_file_fails_the_first_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path());
+        files.write_network(&NetworkConfig::default()).unwrap();
+        let dhcp = fs::read(dir.path().join(WIRED_NETWORK)).unwrap();
+        // A directory where the peer file goes: renaming over it fails.
+        fs::remove_file(dir.path().join(PPPOE_PEER)).unwrap();
+        fs::create_dir(dir.path().join(PPPOE_PEER)).unwrap();
+        fs::write(dir.path().join(PPPOE_PEER).join("x"), "").unwrap();
+        let pppoe = NetworkConfig {
+            ip_address_mode: 5,
+            pppoe_user_id: "isp".into(),
+            ..NetworkConfig::default()
+        };
+        let error = files.write_network(&pppoe).unwrap_err();
+        assert!(matches!(error, PlatformError::Io { .. }), "{error:?}");
+        assert_eq!(fs::read(dir.path().join(WIRED_NETWORK)).unwrap(), dhcp);
+        // Once the obstacle is gone, the retry reports both files changed.
+        fs::remove_dir_all(dir.path().join(PPPOE_PEER)).unwrap();
+        let retry = files.write_network(&pppoe).unwrap();
+        assert_eq!((retry.networkd, retry.pppoe), (true, Some(true)));
+    }
+
+    #[test]
+    fn a_first_file_that_did_not_exist_is_removed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(WPA_SUPPLICANT)).unwrap();
+        fs::write(dir.path().join(WPA_SUPPLICANT).join("x"), "").unwrap();
+        let error = files(dir.path())
+            .write_wireless(&WirelessConfig::default())
+            .unwrap_err();
+        assert!(matches!(error, PlatformError::Io { .. }), "{error:?}");
+        assert!(!dir.path().join(WIRELESS_NETWORK).exists());
     }
 
     #[test]

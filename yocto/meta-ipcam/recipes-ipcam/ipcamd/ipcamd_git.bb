@@ -53,7 +53,7 @@ PACKAGECONFIG[polkit] = ",,polkit,polkit"
 # DEPENDS += "libjpeg-turbo" when on.
 PACKAGECONFIG[turbojpeg] = ",,libjpeg-turbo"
 # wifi: /wireless.cgi acts through wpa_supplicant@wlan0.service, started with the image
-# (the wants link below) and reading the configuration ipcamd writes. ppp: PPPoE
+# (the wants link below), sandboxed by a drop-in, reading the configuration ipcamd writes. ppp: PPPoE
 # (IPAddressMode=5) through ipcamd-pppoe.service, which runs pppd with the pppoe.so plugin
 # (package ppp-oe).
 PACKAGECONFIG[wifi] = ",,,wpa-supplicant"
@@ -104,6 +104,9 @@ do_install:append() {
         install -m 0644 ${S}/systemd/ipcamd-pppoe.service ${D}${systemd_system_unitdir}
     fi
     if ${@bb.utils.contains('PACKAGECONFIG', 'wifi', 'true', 'false', d)}; then
+        install -d ${D}${systemd_system_unitdir}/wpa_supplicant@.service.d
+        install -m 0644 ${S}/systemd/wpa_supplicant@.service.d/50-ipcamd.conf \
+            ${D}${systemd_system_unitdir}/wpa_supplicant@.service.d
         install -d ${D}${sysconfdir}/systemd/system/multi-user.target.wants
         ln -sf ${systemd_system_unitdir}/wpa_supplicant@.service \
             ${D}${sysconfdir}/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service

@@ -1,8 +1,9 @@
 //! `wpa_supplicant.conf` for the wireless interface (3.4.6).
 //!
-//! One `network` block, or none when wireless is off (empty `SSID`). wpa_supplicant reads
-//! a quoted value up to the next `"` and strips a `#` after it as a comment, so a value
-//! with a `"` cannot be quoted; nor can one outside printable ASCII be trusted to survive.
+//! One `network` block, or none when wireless is off (empty `SSID`). wpa_supplicant takes
+//! a `#` that follows an even number of `"` on a line as the start of a comment (2.10
+//! reads `ssid="a"b#c"` as `"a"b`), so a value holding a `"` cannot be quoted safely;
+//! nor can one outside printable ASCII be trusted to survive.
 //! Such an SSID or ASCII WEP key is written in hexadecimal, which wpa_supplicant reads
 //! as the same bytes; such a WPA passphrase is written as the 256-bit PSK it stands for
 //! (PBKDF2-HMAC-SHA1 over the SSID, 4096 rounds, as `wpa_passphrase` computes it).

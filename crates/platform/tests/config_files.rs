@@ -244,7 +244,8 @@ fn is_root() -> bool {
 }
 
 fn real_uid() -> u32 {
-    // The test crate has no libc binding of its own; /proc/self/status names the real uid.
+    // /proc/self/status names the real uid (nix's getuid() sits behind a feature the
+    // crate does not enable).
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

@@ -224,7 +224,7 @@ fn generated(file: &str) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn skip(test: &str, why: &str) {
-    eprintln!("SKIP {test}: {why}");
+    println!("SKIP ({test}): {why}; .ci/platform-deps installs the programs");
 }
 
 fn have(program: &str) -> Option<PathBuf> {

@@ -224,7 +224,7 @@ fn generated(file: &str) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn skip(test: &str, why: &str) {
-    println!("SKIP ({test}): {why}; .ci/platform-deps installs the programs");
+    println!("SKIP ({test}): {why}");
 }
 
 fn have(program: &str) -> Option<PathBuf> {
@@ -334,7 +334,7 @@ fn wpa_supplicant_reads_every_generated_configuration() {
     let Some(program) = have("wpa_supplicant") else {
         return skip(
             "wpa_supplicant",
-            "wpa_supplicant is not installed (apt: wpasupplicant)",
+            "wpa_supplicant is not installed (apt: wpasupplicant; run .ci/platform-deps)",
         );
     };
     // The SSID wpa_supplicant lists for each file, in its own escaping.
@@ -374,7 +374,7 @@ fn wpa_supplicant_takes_the_keys_as_written() {
     let Some(program) = have("wpa_supplicant") else {
         return skip(
             "wpa_supplicant",
-            "wpa_supplicant is not installed (apt: wpasupplicant)",
+            "wpa_supplicant is not installed (apt: wpasupplicant; run .ci/platform-deps)",
         );
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -414,7 +414,7 @@ fn wpa_supplicant_reads_quoted_ssids_with_backslashes_and_hashes_verbatim() {
     let Some(program) = have("wpa_supplicant") else {
         return skip(
             "wpa_supplicant",
-            "wpa_supplicant is not installed (apt: wpasupplicant)",
+            "wpa_supplicant is not installed (apt: wpasupplicant; run .ci/platform-deps)",
         );
     };
     // wpa_supplicant lists an SSID with `\` doubled, as printf_encode() escapes it.
@@ -440,7 +440,7 @@ fn a_passphrase_wpa_supplicant_cannot_quote_is_written_as_wpa_passphrases_psk() 
     else {
         return skip(
             "wpa_passphrase",
-            "wpa_supplicant/wpa_passphrase are not installed",
+            "wpa_supplicant/wpa_passphrase are not installed (run .ci/platform-deps)",
         );
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -475,7 +475,7 @@ fn wpa_supplicant_refuses_a_naively_quoted_passphrase() {
     let Some(program) = have("wpa_supplicant") else {
         return skip(
             "wpa_supplicant",
-            "wpa_supplicant is not installed (apt: wpasupplicant)",
+            "wpa_supplicant is not installed (apt: wpasupplicant; run .ci/platform-deps)",
         );
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -522,8 +522,11 @@ impl Namespaced {
 /// and /var/lib/systemd, and no network but its own loopback, logging at debug level to
 /// stderr. `Err` says why it cannot run here.
 fn namespaced(program: &str, etc_systemd: &Path) -> Result<Namespaced, String> {
-    let unshare = have("unshare").ok_or("unshare is not installed (util-linux)")?;
-    let daemon = have(program).ok_or(format!("{program} is not installed (apt: systemd)"))?;
+    let unshare =
+        have("unshare").ok_or("unshare is not installed (util-linux; run .ci/platform-deps)")?;
+    let daemon = have(program).ok_or(format!(
+        "{program} is not installed (apt: systemd; run .ci/platform-deps)"
+    ))?;
     if !is_root() {
         return Err("making a mount namespace needs root".into());
     }
@@ -721,7 +724,10 @@ fn pppd_dryrun(program: &Path, peer: &Path) -> Output {
 
 fn pppd_setup(test: &str) -> Option<(PathBuf, String)> {
     let Some(program) = have("pppd") else {
-        skip(test, "pppd is not installed (apt: ppp)");
+        skip(
+            test,
+            "pppd is not installed (apt: ppp; run .ci/platform-deps)",
+        );
         return None;
     };
     if !is_root() {
@@ -811,7 +817,7 @@ fn tmpfiles_links_every_file_where_its_service_reads_it() {
     else {
         return skip(
             "tmpfiles",
-            "systemd-tmpfiles/systemd-sysusers are not installed",
+            "systemd-tmpfiles/systemd-sysusers are not installed (run .ci/platform-deps)",
         );
     };
     if !is_root() {

@@ -525,7 +525,7 @@ fn namespaced(program: &str, etc_systemd: &Path) -> Result<Namespaced, String> {
     let unshare =
         have("unshare").ok_or("unshare is not installed (util-linux; run .ci/platform-deps)")?;
     let daemon = have(program).ok_or(format!(
-        "{program} is not installed (apt: systemd; run .ci/platform-deps)"
+        "{program} is not installed (apt: systemd, systemd-timesyncd; run .ci/platform-deps)"
     ))?;
     if !is_root() {
         return Err("making a mount namespace needs root".into());

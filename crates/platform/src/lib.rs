@@ -5,6 +5,7 @@
 //! crate adds the backend for a real Linux camera, [`linux::LinuxPlatform`], so that the
 //! daemon picks either from one place and `ipcam-api` stays free of OS access.
 
+pub mod config_files;
 pub mod linux;
 
 pub use ipcam_api::platform::sim::SimPlatform;

@@ -40,6 +40,15 @@ pub enum PlatformError {
         /// The file or value.
         what: String,
     },
+    /// A setting the system's file format cannot carry; `name` is the parameter (or the
+    /// `[platform]` key) at fault and `reason` never repeats a secret.
+    #[error("{name}: {reason}")]
+    Invalid {
+        /// The spec parameter or configuration key.
+        name: &'static str,
+        /// Why it cannot be written.
+        reason: String,
+    },
 }
 
 /// Facts of the wired interface for `/isystem.cgi`.

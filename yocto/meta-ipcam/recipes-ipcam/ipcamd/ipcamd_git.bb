@@ -45,13 +45,19 @@ def ipcam_v4l2_default(d):
 
 PACKAGECONFIG ??= "turbojpeg ${@ipcam_v4l2_default(d)} \
                    ${@'rpi' if 'rpi' in d.getVar('MACHINEOVERRIDES').split(':') else ''} \
-                   ${@bb.utils.filter('DISTRO_FEATURES', 'polkit', d)} \
+                   ${@bb.utils.filter('DISTRO_FEATURES', 'polkit wifi ppp', d)} \
                   "
 PACKAGECONFIG[rpi] = ",,"
 PACKAGECONFIG[v4l2] = ",,clang-native"
 PACKAGECONFIG[polkit] = ",,polkit,polkit"
 # DEPENDS += "libjpeg-turbo" when on.
 PACKAGECONFIG[turbojpeg] = ",,libjpeg-turbo"
+# wifi: /wireless.cgi acts through wpa_supplicant@wlan0.service, started with the image
+# (the wants link below), sandboxed by a drop-in, reading the configuration ipcamd writes. ppp: PPPoE
+# (IPAddressMode=5) through ipcamd-pppoe.service, which runs pppd with the pppoe.so plugin
+# (package ppp-oe).
+PACKAGECONFIG[wifi] = ",,,wpa-supplicant"
+PACKAGECONFIG[ppp] = ",,,ppp ppp-oe"
 
 def ipcam_cargo_features(d):
     features = bb.utils.filter('PACKAGECONFIG', 'rpi turbojpeg v4l2', d).split()
@@ -91,6 +97,20 @@ do_install:append() {
     install -m 0644 ${S}/systemd/ipcamd.toml ${D}${sysconfdir}/ipcamd
     install -d ${D}${nonarch_libdir}/sysusers.d
     install -m 0644 ${S}/systemd/sysusers.d/ipcamd.conf ${D}${nonarch_libdir}/sysusers.d
+    # /etc/ipcamd/system and the links of the OS-facing files ipcamd writes there.
+    install -d ${D}${nonarch_libdir}/tmpfiles.d
+    install -m 0644 ${S}/systemd/tmpfiles.d/ipcamd.conf ${D}${nonarch_libdir}/tmpfiles.d
+    if ${@bb.utils.contains('PACKAGECONFIG', 'ppp', 'true', 'false', d)}; then
+        install -m 0644 ${S}/systemd/ipcamd-pppoe.service ${D}${systemd_system_unitdir}
+    fi
+    if ${@bb.utils.contains('PACKAGECONFIG', 'wifi', 'true', 'false', d)}; then
+        install -d ${D}${systemd_system_unitdir}/wpa_supplicant@.service.d
+        install -m 0644 ${S}/systemd/wpa_supplicant@.service.d/50-ipcamd.conf \
+            ${D}${systemd_system_unitdir}/wpa_supplicant@.service.d
+        install -d ${D}${sysconfdir}/systemd/system/multi-user.target.wants
+        ln -sf ${systemd_system_unitdir}/wpa_supplicant@.service \
+            ${D}${sysconfdir}/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service
+    fi
     install -d ${D}${nonarch_base_libdir}/udev/rules.d
     install -m 0644 ${S}/systemd/udev/60-ipcamd-gpio.rules ${D}${nonarch_base_libdir}/udev/rules.d
     install -d ${D}${docdir}/${BPN}
@@ -101,7 +121,10 @@ do_install:append() {
     fi
 }
 
-SYSTEMD_SERVICE:${PN} = "ipcamd.socket ipcamd-rtsp.socket ipcamd.service"
+# ipcamd-pppoe.service starts only when the peer file is not empty (PPPoE is on).
+SYSTEMD_SERVICE:${PN} = "ipcamd.socket ipcamd-rtsp.socket ipcamd.service \
+                         ${@bb.utils.contains('PACKAGECONFIG', 'ppp', 'ipcamd-pppoe.service', '', d)} \
+                        "
 
 # Created at build time so files can be owned by it; sysusers.d/ipcamd.conf says the same
 # for systems that create users at boot.
@@ -114,6 +137,8 @@ USERADD_PARAM:${PN} = "--system --home-dir ${localstatedir}/lib/ipcamd --no-crea
 CONFFILES:${PN} = "${sysconfdir}/ipcamd/ipcamd.toml"
 
 FILES:${PN} += "${nonarch_libdir}/sysusers.d \
+                ${nonarch_libdir}/tmpfiles.d \
+                ${sysconfdir}/systemd/system/multi-user.target.wants \
                 ${nonarch_base_libdir}/udev/rules.d \
                 ${datadir}/polkit-1/rules.d \
                "

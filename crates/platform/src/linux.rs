@@ -1,11 +1,18 @@
-//! The Linux platform: real facts of a configured network interface.
+//! The Linux platform: real facts of a configured network interface, and changes made by
+//! systemd's services.
 //!
 //! MAC, carrier, speed and duplex come from sysfs (`/sys/class/net/<if>/...`), the IPv4
 //! address and netmask from `getifaddrs`, the default gateway from `/proc/self/net/route`
 //! and the DNS servers from `/etc/resolv.conf`; the clock is the system clock. The file
-//! locations are fields so that tests can point them at a fake tree. Changing the system
-//! (addresses, wireless, NTP, the clock) is not implemented yet and answers
-//! [`PlatformError::Unsupported`].
+//! locations are fields so that tests can point them at a fake tree.
+//!
+//! Changes go over D-Bus ([`SystemBus`]), so the daemon needs no privilege of its own:
+//! the clock, NTP and the time zone to `systemd-timedated`, the camera's name and
+//! location to `systemd-hostnamed` (`/etc/machine-info`), reboot to `systemd-logind`, and
+//! the reload of rewritten network files ([`Reload`]) to `systemd-networkd` and the
+//! service manager, after the response. Writing those files (addresses, wireless, PPPoE,
+//! time servers) belongs to the `config_files` module and answers
+//! [`PlatformError::Unsupported`] until it is joined here.
 
 use std::fs;
 use std::io;
@@ -14,10 +21,19 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ipcam_api::platform::{
-    EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink,
+    EthernetInfo, NetworkInfo, Platform, PlatformError, Reboot, WirelessInfo, WirelessLink,
 };
-use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
 use ipcam_api::CameraClock;
+use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
+
+use crate::dbus::{BusError, SystemBus};
+use crate::reload::Reload;
+
+/// The unit that dials PPPoE (`pppd call ipcamd-pppoe nodetach`), shipped with the image.
+pub const PPPOE_UNIT: &str = "ipcamd-pppoe.service";
+
+/// The NTP client whose drop-in the daemon writes.
+pub const TIMESYNCD_UNIT: &str = "systemd-timesyncd.service";
 
 /// The IPv4 routing table of this process's network namespace.
 ///
@@ -30,8 +46,9 @@ use ipcam_api::CameraClock;
 /// `mount -t proc -o subset=pid`: `net/route` is absent, `self/net/route` readable.
 pub const ROUTE_TABLE: &str = "/proc/self/net/route";
 
-/// Reads the facts of one wired and, optionally, one wireless interface.
-#[derive(Debug, Clone)]
+/// Reads the facts of one wired and, optionally, one wireless interface, and changes the
+/// system through systemd's services.
+#[derive(Debug)]
 pub struct LinuxPlatform {
     /// The wired interface, e.g. `eth0`.
     pub interface: String,
@@ -43,7 +60,12 @@ pub struct LinuxPlatform {
     pub proc_net_route: PathBuf,
     /// The resolver configuration (normally `/etc/resolv.conf`).
     pub resolv_conf: PathBuf,
+    /// Where the OS-facing files are written (`[platform] config_dir`).
+    pub config_dir: PathBuf,
     clock: CameraClock,
+    bus: SystemBus,
+    /// Reloads owed for files written since the last [`Platform::run_deferred`].
+    pending: Reload,
 }
 
 impl LinuxPlatform {
@@ -55,8 +77,74 @@ impl LinuxPlatform {
             sys_class_net: PathBuf::from("/sys/class/net"),
             proc_net_route: PathBuf::from(ROUTE_TABLE),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            config_dir: PathBuf::from("/etc/ipcamd/system"),
             clock: CameraClock::new(),
+            bus: SystemBus::new(None),
+            pending: Reload::default(),
         }
+    }
+
+    /// Talks to the bus at `address` instead of the system bus (`[platform] system_bus`).
+    pub fn with_bus_address(mut self, address: Option<String>) -> Self {
+        self.bus = SystemBus::new(address);
+        self
+    }
+
+    /// Owes `reload` for files just written; [`Platform::run_deferred`] carries it out.
+    pub fn queue_reload(&mut self, reload: Reload) {
+        self.pending = self.pending.merge(reload);
+    }
+
+    /// Makes the services re-read their files: networkd reloads and reconfigures the
+    /// interfaces, then the units restart or stop. Every step is tried; the first failure
+    /// is returned.
+    pub fn reload(&mut self, reload: Reload) -> Result<(), PlatformError> {
+        let mut results = Vec::new();
+        if reload.networkd {
+            results.push(self.bus.reload_networkd().map_err(from_bus));
+            let interfaces =
+                std::iter::once(self.interface.clone()).chain(self.wireless_interface.clone());
+            for interface in interfaces {
+                results.push(self.reconfigure(&interface));
+            }
+        }
+        let wpa_unit = self
+            .wireless_interface
+            .as_ref()
+            .map(|wlan| format!("wpa_supplicant@{wlan}.service"));
+        match (reload.wpa_supplicant, wpa_unit) {
+            (Some(run), Some(unit)) => results.push(self.run_unit(&unit, run)),
+            (Some(_), None) => log::warn!("wireless settings changed but no wireless_interface"),
+            (None, _) => {}
+        }
+        if let Some(run) = reload.pppoe {
+            results.push(self.run_unit(PPPOE_UNIT, run));
+        }
+        if reload.timesyncd {
+            results.push(self.run_unit(TIMESYNCD_UNIT, true));
+        }
+        results.into_iter().collect()
+    }
+
+    fn reconfigure(&mut self, interface: &str) -> Result<(), PlatformError> {
+        let index =
+            nix::net::if_::if_nametoindex(interface).map_err(|errno| PlatformError::Io {
+                what: format!("interface {interface}"),
+                source: io::Error::from(errno),
+            })?;
+        let index = i32::try_from(index).map_err(|_| PlatformError::Malformed {
+            what: format!("index of interface {interface}"),
+        })?;
+        self.bus.reconfigure_link(index).map_err(from_bus)
+    }
+
+    fn run_unit(&mut self, unit: &str, run: bool) -> Result<(), PlatformError> {
+        let result = if run {
+            self.bus.restart_unit(unit)
+        } else {
+            self.bus.stop_unit(unit)
+        };
+        result.map_err(from_bus)
     }
 
     fn sysfs(&self, interface: &str, attribute: &str) -> PathBuf {
@@ -211,14 +299,59 @@ impl Platform for LinuxPlatform {
         Err(PlatformError::Unsupported("applying wireless settings"))
     }
 
-    fn apply_time_sync(&mut self, _config: &DateTimeConfig) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported(
-            "configuring time synchronisation",
-        ))
+    /// Time-server mode switches timedated's NTP on, manual mode off (`SetTime` refuses
+    /// while NTP runs). The servers' drop-in comes with the `config_files` part.
+    fn apply_time_sync(&mut self, config: &DateTimeConfig) -> Result<(), PlatformError> {
+        self.bus
+            .set_ntp(config.date_time_mode == 0)
+            .map_err(from_bus)
     }
 
-    fn set_time(&mut self, _now: SystemTime) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported("setting the system clock"))
+    fn set_time(&mut self, now: SystemTime) -> Result<(), PlatformError> {
+        let since_epoch =
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .map_err(|_| PlatformError::Malformed {
+                    what: "a time before 1970".into(),
+                })?;
+        let usec =
+            i64::try_from(since_epoch.as_micros()).map_err(|_| PlatformError::Malformed {
+                what: "a time too far in the future".into(),
+            })?;
+        self.bus.set_time(usec).map_err(from_bus)
+    }
+
+    fn set_time_zone(&mut self, zone: &str) -> Result<(), PlatformError> {
+        self.bus.set_timezone(zone).map_err(from_bus)
+    }
+
+    /// `CameraName` becomes the pretty host name and `Location` the location of
+    /// `/etc/machine-info`; the static host name (DNS, DHCP) stays the image's.
+    fn set_identity(&mut self, name: &str, location: &str) -> Result<(), PlatformError> {
+        self.bus.set_pretty_hostname(name).map_err(from_bus)?;
+        self.bus.set_location(location).map_err(from_bus)
+    }
+
+    fn run_deferred(&mut self) -> Result<(), PlatformError> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.reload(pending)
+    }
+
+    fn reboot(&mut self) -> Result<Reboot, PlatformError> {
+        self.bus.reboot().map_err(from_bus)?;
+        Ok(Reboot::Requested)
+    }
+}
+
+/// A service's answer in the platform's terms: polkit's refusal, a rejected value, or
+/// another failure.
+fn from_bus(err: BusError) -> PlatformError {
+    match err {
+        BusError::Denied { service, reason } => PlatformError::Refused { service, reason },
+        BusError::InvalidArgs { service, reason } => PlatformError::Rejected { service, reason },
+        BusError::Failed { service, reason } => PlatformError::Service { service, reason },
     }
 }
 
@@ -252,7 +385,10 @@ mod tests {
     fn sysfs_facts_are_read_and_formatted() {
         let (_dir, platform) = fake_tree();
         let info = platform.ethernet().expect("facts");
-        assert_eq!(ipcam_api::platform::format_mac(&info.mac), "00 FF 5C 8A 13 18");
+        assert_eq!(
+            ipcam_api::platform::format_mac(&info.mac),
+            "00 FF 5C 8A 13 18"
+        );
         assert!(info.link);
         assert_eq!(info.speed_text(), "100M bps");
         assert_eq!(info.duplex_text(), "Full Duplex");
@@ -291,10 +427,10 @@ mod tests {
     }
 
     #[test]
-    fn changing_the_system_is_not_supported_yet() {
+    fn writing_network_files_is_not_supported_yet() {
         let (_dir, mut platform) = fake_tree();
         assert!(matches!(
-            platform.set_time(SystemTime::now()),
+            platform.apply_network(&NetworkConfig::default()),
             Err(PlatformError::Unsupported(_))
         ));
     }

@@ -358,6 +358,7 @@ fn from_bus(err: BusError) -> PlatformError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipcam_testkit::dbus::{Call, Mocked, TestBus};
 
     fn fake_tree() -> (tempfile::TempDir, LinuxPlatform) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -433,6 +434,81 @@ mod tests {
             platform.apply_network(&NetworkConfig::default()),
             Err(PlatformError::Unsupported(_))
         ));
+    }
+
+    fn bus() -> Option<TestBus> {
+        TestBus::start()
+            .map_err(|why| eprintln!("skipped: no private D-Bus with dbusmock here: {why}"))
+            .ok()
+    }
+
+    #[test]
+    fn a_queued_reload_becomes_networkd_and_unit_calls_when_deferred_work_runs() {
+        let Some(bus) = bus() else { return };
+        let mut platform = LinuxPlatform::new("lo", Some("wlan9".into()))
+            .with_bus_address(Some(bus.address().to_owned()));
+        platform.queue_reload(Reload {
+            networkd: true,
+            wpa_supplicant: Some(true),
+            ..Reload::default()
+        });
+        platform.queue_reload(Reload {
+            pppoe: Some(false),
+            timesyncd: true,
+            ..Reload::default()
+        });
+        assert!(bus.calls(Mocked::Networkd).is_empty(), "nothing before");
+        let err = platform.run_deferred().expect_err("wlan9 does not exist");
+        assert!(err.to_string().contains("interface wlan9"), "{err}");
+        let lo_index = read(Path::new("/sys/class/net/lo/ifindex")).expect("lo's index");
+        // Every step ran although the wireless interface was missing.
+        assert_eq!(
+            bus.calls(Mocked::Networkd),
+            [
+                Call::new("Reload", &[]),
+                Call::new("ReconfigureLink", &[lo_index.trim()]),
+            ]
+        );
+        assert_eq!(
+            bus.calls(Mocked::Systemd),
+            [
+                Call::new("RestartUnit", &["wpa_supplicant@wlan9.service", "replace"]),
+                Call::new("StopUnit", &["ipcamd-pppoe.service", "replace"]),
+                Call::new("RestartUnit", &["systemd-timesyncd.service", "replace"]),
+            ]
+        );
+        bus.clear_calls();
+        platform.run_deferred().expect("nothing left to do");
+        assert!(bus.calls(Mocked::Networkd).is_empty());
+        assert!(bus.calls(Mocked::Systemd).is_empty());
+    }
+
+    #[test]
+    fn service_errors_are_sorted_into_refused_rejected_and_failed() {
+        let Some(bus) = bus() else { return };
+        let mut platform =
+            LinuxPlatform::new("lo", None).with_bus_address(Some(bus.address().to_owned()));
+        let cases = [
+            ("org.freedesktop.DBus.Error.AccessDenied", "refused"),
+            ("org.freedesktop.DBus.Error.InvalidArgs", "rejected"),
+            ("org.freedesktop.timedate1.NoSuchZone", "failed"),
+        ];
+        for (error, expected) in cases {
+            bus.fail(Mocked::Timedated, "SetTimezone", error, "no\nway");
+            let kind = match platform.set_time_zone("Mars/Olympus") {
+                Err(PlatformError::Refused { service, reason }) => {
+                    assert_eq!((service, reason.as_str()), ("systemd-timedated", "no way"));
+                    "refused"
+                }
+                Err(PlatformError::Rejected { .. }) => "rejected",
+                Err(PlatformError::Service { reason, .. }) => {
+                    assert!(reason.contains(error), "{reason}");
+                    "failed"
+                }
+                other => panic!("{error}: {other:?}"),
+            };
+            assert_eq!(kind, expected, "{error}");
+        }
     }
 
     #[test]

@@ -476,7 +476,7 @@ impl<H: Handler> Server<H> {
                     conn.phase = Phase::Reading;
                     let draining = self.draining_since.is_some();
                     conn.queue(response, waiting, draining, &self.waker, &self.limits);
-                    conn.flushed = flushed;
+                    conn.flushed.extend(flushed);
                     self.drive(token);
                 }
             }
@@ -727,8 +727,8 @@ struct Connection {
     may_read: bool,
     /// The socket may take output: set by a writable event, cleared when a write would block.
     may_write: bool,
-    /// Signalled once the output queued with a watched deferred reply is all written.
-    flushed: Option<FlushSignal>,
+    /// Signalled once the output queued with watched deferred replies is all written.
+    flushed: Vec<FlushSignal>,
 }
 
 impl Connection {
@@ -751,7 +751,7 @@ impl Connection {
             last_progress: now,
             may_read: true,
             may_write: true,
-            flushed: None,
+            flushed: Vec::new(),
         }
     }
 
@@ -987,7 +987,7 @@ impl Connection {
     fn advance_output(&mut self, mut written: usize) {
         self.output_len -= written;
         if self.output_len == 0 {
-            if let Some(flushed) = self.flushed.take() {
+            for flushed in self.flushed.drain(..) {
                 // The waiter may have given up already; nothing to tell then.
                 let _ = flushed.try_send(());
             }

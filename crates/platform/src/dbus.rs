@@ -13,6 +13,7 @@
 //! sorted into [`BusError`]: refused by polkit, a value the service rejects, or any other
 //! failure, each with the service's one-line reason.
 
+use zbus::blocking::connection::Builder;
 use zbus::blocking::Connection;
 use zbus::export::serde::Serialize;
 use zbus::zvariant::{DynamicType, OwnedObjectPath};
@@ -69,6 +70,10 @@ pub const SYSTEMD: Service = Service {
     path: "/org/freedesktop/systemd1",
     interface: "org.freedesktop.systemd1.Manager",
 };
+
+/// Longest wait for a service's answer (libdbus's default): a hung service costs one
+/// failed request, never the configuration thread.
+const METHOD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// Longest service reason kept in a message; the rest is cut.
 const MAX_REASON: usize = 200;
@@ -221,19 +226,23 @@ impl SystemBus {
     }
 
     fn connection(&mut self, service: Service) -> Result<&Connection, BusError> {
-        if self.connection.is_none() {
-            let built = match &self.address {
-                None => Connection::system(),
-                Some(address) => zbus::blocking::connection::Builder::address(address.as_str())
-                    .and_then(|builder| builder.build()),
-            };
-            let connection = built.map_err(|err| BusError::Failed {
-                service: service.label,
-                reason: one_line(&format!("cannot connect to the system bus: {err}")),
-            })?;
-            self.connection = Some(connection);
-        }
-        Ok(self.connection.as_ref().expect("connected just above"))
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => {
+                let builder = match &self.address {
+                    None => Builder::system(),
+                    Some(address) => Builder::address(address.as_str()),
+                };
+                builder
+                    .map(|builder| builder.method_timeout(METHOD_TIMEOUT))
+                    .and_then(|builder| builder.build())
+                    .map_err(|err| BusError::Failed {
+                        service: service.label,
+                        reason: one_line(&format!("cannot connect to the system bus: {err}")),
+                    })?
+            }
+        };
+        Ok(self.connection.insert(connection))
     }
 }
 

@@ -490,6 +490,10 @@ mod tests {
             LinuxPlatform::new("lo", None).with_bus_address(Some(bus.address().to_owned()));
         let cases = [
             ("org.freedesktop.DBus.Error.AccessDenied", "refused"),
+            (
+                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+                "refused",
+            ),
             ("org.freedesktop.DBus.Error.InvalidArgs", "rejected"),
             ("org.freedesktop.timedate1.NoSuchZone", "failed"),
         ];

@@ -1207,3 +1207,114 @@ fn the_motion_page_paints_the_mask_over_the_picture_and_saves_it() {
         .expect("cells");
     assert_eq!(watched, r#"["2,4","3,4","3,5","3,6","3,7"]"#);
 }
+
+/// A camera on the Linux platform backend whose `system_bus` is a private bus with
+/// systemd's services mocked (see `tests/platform_linux.rs`); `None` prints why not.
+fn linux_camera() -> Option<(ipcam_testkit::dbus::TestBus, TestCamera)> {
+    let bus = match ipcam_testkit::dbus::TestBus::start() {
+        Ok(bus) => bus,
+        Err(why) => {
+            eprintln!("skipped: no private D-Bus with dbusmock here: {why}");
+            return None;
+        }
+    };
+    let address = bus.address().to_owned();
+    let camera = TestCamera::start_with(move |config| {
+        config.platform.backend = ipcamd::config::PlatformBackend::Linux;
+        config.platform.interface = "lo".into();
+        config.platform.system_bus = Some(address);
+    });
+    bus.clear_calls();
+    Some((bus, camera))
+}
+
+impl Session {
+    /// Picks `value` in the `<select>` of `field` as a person would, firing its events.
+    fn choose(&self, field: &str, value: &str) {
+        assert!(self.truth(&format!(
+            "(() => {{ const n = document.querySelector('#f-{field}'); n.value = '{value}'; \
+             n.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+             n.dispatchEvent(new Event('change', {{ bubbles: true }})); \
+             return n.value === '{value}'; }})()"
+        )));
+    }
+
+    /// Submits settings `page` and returns the status line it shows once it has an answer.
+    fn submit(&self, page: &str) -> String {
+        self.click(&format!(".page[data-page='{page}'] button[type='submit']"));
+        self.until("the page's answer", || {
+            self.string(&format!(
+                "document.querySelector('.page[data-page=\"{page}\"] .status').textContent"
+            ))
+            .filter(|text| text != "Saving…" && !text.is_empty())
+        })
+    }
+}
+
+#[test]
+fn the_date_and_time_page_sets_the_system_time_zone_through_timedated() {
+    use ipcam_testkit::dbus::{Call, Mocked};
+    let Some((bus, camera)) = linux_camera() else {
+        return;
+    };
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("datetime");
+    // Row 32: "(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna".
+    page.choose("TimeZoneIndex", "32");
+    assert_eq!(page.submit("datetime"), "Saved.");
+    assert_eq!(
+        bus.calls(Mocked::Timedated),
+        [Call::new("SetTimezone", &["Europe/Berlin", "false"])]
+    );
+
+    // The image lacks the zone: the reason appears next to the field, nothing is stored.
+    bus.fail(
+        Mocked::Timedated,
+        "SetTimezone",
+        "org.freedesktop.DBus.Error.InvalidArgs",
+        "Invalid or not installed time zone 'Asia/Kolkata'",
+    );
+    page.choose("TimeZoneIndex", "58");
+    assert_eq!(page.submit("datetime"), "Not saved: see the field marked.");
+    let reason = page
+        .string("document.querySelector('#e-TimeZoneIndex').textContent")
+        .unwrap_or_default();
+    assert!(reason.starts_with("TimeZoneIndex: "), "{reason}");
+    assert!(reason.contains("not installed time zone"), "{reason}");
+    assert_eq!(cgi_value(&camera, "/datetime.cgi", "TimeZoneIndex"), "32");
+
+    // polkit refuses: the camera's fault, said in the page's status line.
+    bus.fail(
+        Mocked::Timedated,
+        "SetTimezone",
+        "org.freedesktop.DBus.Error.AccessDenied",
+        "Access denied",
+    );
+    page.choose("TimeZoneIndex", "58");
+    assert_eq!(
+        page.submit("datetime"),
+        "Not saved: cannot apply the setting: systemd-timedated refused: Access denied"
+    );
+    assert_eq!(cgi_value(&camera, "/datetime.cgi", "TimeZoneIndex"), "32");
+}
+
+#[test]
+fn the_system_page_names_the_camera_through_hostnamed() {
+    use ipcam_testkit::dbus::{Call, Mocked};
+    let Some((bus, camera)) = linux_camera() else {
+        return;
+    };
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("system");
+    page.type_over("#f-CameraName", "Porch");
+    page.type_over("#f-Location", "Front door");
+    assert_eq!(page.submit("system"), "Saved.");
+    assert_eq!(
+        bus.calls(Mocked::Hostnamed),
+        [
+            Call::new("SetPrettyHostname", &["Porch", "false"]),
+            Call::new("SetLocation", &["Front door", "false"]),
+        ]
+    );
+    assert!(bus.calls(Mocked::Logind).is_empty(), "saving is no reboot");
+}

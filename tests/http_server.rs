@@ -194,6 +194,28 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn a_watched_deferred_reply_reports_when_its_last_byte_is_written() {
+    let server = TestServer::start(Limits::default());
+    let stream = connect(server.addr);
+    let mut writer = stream.try_clone().unwrap();
+    writer.write_all(b"GET /slow HTTP/1.1\r\n\r\n").unwrap();
+    // Far more than the socket buffers on both ends hold while the client does not read.
+    let body = vec![b'x'; 64 << 20];
+    let flushed = server
+        .next_deferred()
+        .complete_watched(Response::html(body));
+    assert!(
+        !flushed.wait(Duration::from_millis(300)),
+        "not flushed while the client reads nothing"
+    );
+    let mut reader = BufReader::new(stream);
+    let reply = read_reply(&mut reader, false);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), 64 << 20);
+    assert!(flushed.wait(DEADLINE), "flushed once the client has it all");
+}
+
+#[test]
 fn head_gets_the_headers_of_get_without_a_body() {
     let server = TestServer::start(Limits::default());
     let get = exchange(server.addr, b"GET /fixed HTTP/1.0\r\n\r\n");

@@ -197,6 +197,10 @@ impl TestCamera {
         config.onvif.discovery = false;
         // Any free port: tests run side by side, and each camera serves RTSP.
         config.rtsp.port = 0;
+        // A camera on the Linux platform backend writes its OS files here, never to /etc.
+        let system_dir = state_dir.join("system");
+        std::fs::create_dir_all(&system_dir).expect("system config dir");
+        config.platform.config_dir = system_dir;
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

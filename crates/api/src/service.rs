@@ -2,11 +2,19 @@
 //!
 //! [`ConfigService`] owns the state, the store and the platform, and runs on the
 //! daemon's configuration worker thread (saving fsyncs; that must not happen on the event
-//! loop). A set is validated completely on a copy of the state, saved durably, and only
-//! then made current and reported as [`Effects`] the daemon carries out (new image
-//! settings to the capture thread, the second listener, the LED, a pipeline restart).
+//! loop). A set is validated completely on a copy of the state, handed to the platform
+//! where it concerns the operating system, saved durably, and only then made current and
+//! reported as [`Effects`] the daemon carries out (new image settings to the capture
+//! thread, the second listener, the LED, a network reload or a reboot after the response).
 //! The event loop reads the current state through [`SharedState`] without waiting for
 //! the worker.
+//!
+//! Settings that reach the operating system follow one order: validate → platform →
+//! save. A platform error (a service refused, or rejected the value) stores nothing; a
+//! save that fails after the platform changed puts the old settings back on the platform.
+//! The stored table and the system therefore agree after every request; where they cannot
+//! (a rollback the service refuses too, a clock already set), the table wins at the next
+//! start, which applies it again.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -19,7 +27,7 @@ use chrono::NaiveDateTime;
 use crate::error::ApiError;
 use crate::motion::MotionConfig;
 use crate::password::{self, RandomError};
-use crate::platform::{format_mac, Platform, PlatformError};
+use crate::platform::{format_mac, os_time_zone, Platform, PlatformError, Reboot};
 use crate::resources::Resource;
 use crate::schema::{self, line, Section};
 use crate::sections::{
@@ -154,8 +162,12 @@ pub struct Effects {
     pub email_changed: bool,
     /// `/motion.cgi` settings changed.
     pub motion_changed: bool,
-    /// `ConfigReboot=Yes` or `Reset=Yes`: restart the pipeline.
+    /// `ConfigReboot=Yes` or `Reset=Yes`: reboot through [`ConfigService::reboot`] once
+    /// the response is written.
     pub reboot: bool,
+    /// The platform left work for after the response (a network reload that may cut the
+    /// client off): call [`ConfigService::run_deferred`] once the response is written.
+    pub run_deferred: bool,
     /// `FactoryReset=Yes`: the state is back to factory settings; restart the pipeline.
     pub factory_reset: bool,
     /// A factory reset drew a new random admin password, to hand over once (never log it).
@@ -236,6 +248,9 @@ impl ConfigService {
             initial_admin,
         };
         service.apply_all_to_platform();
+        if let Err(err) = service.platform.run_deferred() {
+            log::warn!("applying saved settings: {err}");
+        }
         let report = LoadReport {
             source,
             generated_admin_password: generated,
@@ -256,6 +271,16 @@ impl ConfigService {
     /// The camera's clock, in the configured zone, for time stamps on the event loop.
     pub fn clock(&self) -> CameraClock {
         self.clock.clone()
+    }
+
+    /// Carries out what the platform left for after the response ([`Effects::run_deferred`]).
+    pub fn run_deferred(&mut self) -> Result<(), PlatformError> {
+        self.platform.run_deferred()
+    }
+
+    /// Reboots through the platform ([`Effects::reboot`]), after the response.
+    pub fn reboot(&mut self) -> Result<Reboot, PlatformError> {
+        self.platform.reboot()
     }
 
     /// Saves the PTZ presets (the daemon calls this when the PTZ controller changed them).
@@ -395,7 +420,24 @@ impl ConfigService {
             return Err(ApiError::invalid("AdminID", "is the name of a user"));
         }
         let before = self.state.system.clone();
-        self.commit(next)?;
+        let identity = |s: &SystemConfig| (s.camera_name.clone(), s.location.clone());
+        let (name, location) = identity(&next.system);
+        let identity_changed = (&name, &location) != (&before.camera_name, &before.location);
+        if identity_changed {
+            let parameter = if name == before.camera_name {
+                "Location"
+            } else {
+                "CameraName"
+            };
+            platform_result(self.platform.set_identity(&name, &location), parameter)?;
+        }
+        if let Err(err) = self.commit(next) {
+            if identity_changed {
+                let (name, location) = identity(&before);
+                log_rollback(self.platform.set_identity(&name, &location));
+            }
+            return Err(err);
+        }
         let after = &self.state.system;
         Ok(Effects {
             led: (after.led_control != before.led_control)
@@ -434,27 +476,42 @@ impl ConfigService {
             }
         }
         let before = self.state.network.clone();
-        self.commit(next)?;
-        let after = self.state.network.clone();
-        if after != before {
-            tolerate_unsupported(self.platform.apply_network(&after))?;
+        let after = next.network.clone();
+        let changed = after != before;
+        if changed {
+            platform_result(self.platform.apply_network(&after), "IPAddressMode")?;
+        }
+        if let Err(err) = self.commit(next) {
+            if changed {
+                log_rollback(self.platform.apply_network(&before));
+            }
+            return Err(err);
         }
         Ok(Effects {
             second_http_port: (after.second_port() != before.second_port())
                 .then(|| after.second_port()),
+            run_deferred: changed,
             ..Effects::default()
         })
     }
 
     fn set_wireless(&mut self, params: &[&(String, String)]) -> Result<Effects, ApiError> {
         let next = self.edit(Resource::Wireless, params, |s| &mut s.wireless)?;
-        let changed = next.wireless != self.state.wireless;
-        self.commit(next)?;
+        let before = self.state.wireless.clone();
+        let changed = next.wireless != before;
         if changed {
-            let config = self.state.wireless.clone();
-            tolerate_unsupported(self.platform.apply_wireless(&config))?;
+            platform_result(self.platform.apply_wireless(&next.wireless), "SSID")?;
         }
-        Ok(Effects::default())
+        if let Err(err) = self.commit(next) {
+            if changed {
+                log_rollback(self.platform.apply_wireless(&before));
+            }
+            return Err(err);
+        }
+        Ok(Effects {
+            run_deferred: changed,
+            ..Effects::default()
+        })
     }
 
     /// `TimeZoneIndex` wins: a non-zero index sets `TimeZone` to its table offset. A
@@ -491,20 +548,75 @@ impl ConfigService {
         } else {
             None
         };
-        let sync_changed = (dt.date_time_mode, &dt.time_server, dt.time_server_protocol)
-            != (
-                self.state.datetime.date_time_mode,
-                &self.state.datetime.time_server,
-                self.state.datetime.time_server_protocol,
-            );
-        self.commit(next)?;
-        if sync_changed {
-            tolerate_unsupported(self.platform.apply_time_sync(&dt))?;
+        let before = self.state.datetime.clone();
+        let change = DateTimeChange {
+            zone: (os_time_zone(dt.time_zone_index, dt.time_zone)
+                != os_time_zone(before.time_zone_index, before.time_zone))
+            .then_some(if sent("TimeZoneIndex") {
+                "TimeZoneIndex"
+            } else {
+                "TimeZone"
+            }),
+            sync: (dt.date_time_mode, &dt.time_server, dt.time_server_protocol)
+                != (
+                    before.date_time_mode,
+                    &before.time_server,
+                    before.time_server_protocol,
+                ),
+            manual,
+        };
+        self.apply_datetime(&before, &dt, &change)?;
+        if let Err(err) = self.commit(next) {
+            self.undo_datetime(&before, &change);
+            return Err(err);
         }
-        if let Some(instant) = manual {
-            tolerate_unsupported(self.platform.set_time(instant))?;
+        Ok(Effects {
+            run_deferred: change.sync,
+            ..Effects::default()
+        })
+    }
+
+    /// Hands a `/datetime.cgi` change to the platform: zone, then synchronisation, then
+    /// the clock. When a step fails, the steps before it are undone.
+    fn apply_datetime(
+        &mut self,
+        before: &DateTimeConfig,
+        dt: &DateTimeConfig,
+        change: &DateTimeChange,
+    ) -> Result<(), ApiError> {
+        if let Some(parameter) = change.zone {
+            let zone = os_time_zone(dt.time_zone_index, dt.time_zone);
+            platform_result(self.platform.set_time_zone(&zone), parameter)?;
         }
-        Ok(Effects::default())
+        let zone_only = DateTimeChange {
+            sync: false,
+            ..*change
+        };
+        if change.sync {
+            let result = platform_result(self.platform.apply_time_sync(dt), "DateTimeMode");
+            if let Err(err) = result {
+                self.undo_datetime(before, &zone_only);
+                return Err(err);
+            }
+        }
+        if let Some(instant) = change.manual {
+            if let Err(err) = platform_result(self.platform.set_time(instant), "Time") {
+                self.undo_datetime(before, change);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the zone and synchronisation of `before` back (a clock already set stays).
+    fn undo_datetime(&mut self, before: &DateTimeConfig, change: &DateTimeChange) {
+        if change.zone.is_some() {
+            let zone = os_time_zone(before.time_zone_index, before.time_zone);
+            log_rollback(self.platform.set_time_zone(&zone));
+        }
+        if change.sync {
+            log_rollback(self.platform.apply_time_sync(before));
+        }
     }
 
     fn set_userlist(&mut self, params: &[&(String, String)]) -> Result<Effects, ApiError> {
@@ -578,6 +690,7 @@ impl ConfigService {
             reboot,
             ..Effects::default()
         };
+        // The factory settings' network (DHCP) is applied after the 204, like any other.
         if factory {
             let (password, generated) = first_password(&self.initial_admin).map_err(|e| {
                 ApiError::Platform(PlatformError::Malformed {
@@ -595,6 +708,7 @@ impl ConfigService {
             effects.email_changed = true;
             effects.motion_changed = true;
             effects.factory_reset = true;
+            effects.run_deferred = true;
             effects.generated_admin_password = generated;
             self.commit(fresh)?;
             self.apply_all_to_platform();
@@ -616,16 +730,22 @@ impl ConfigService {
         Ok(())
     }
 
-    /// Pushes the saved network, wireless and time settings to the platform at start and
-    /// after a factory reset; failures are logged, the camera keeps running.
+    /// Pushes the saved network, wireless, time and identity settings to the platform at
+    /// start and after a factory reset (the table wins); failures are logged, the camera
+    /// keeps running.
     fn apply_all_to_platform(&mut self) {
         let state = self.state.clone();
         let dt = &state.datetime;
         self.clock.set_time_zone(dt.time_zone_index, dt.time_zone);
+        let zone = os_time_zone(dt.time_zone_index, dt.time_zone);
+        let system = &state.system;
         let results = [
             self.platform.apply_network(&state.network),
             self.platform.apply_wireless(&state.wireless),
+            self.platform.set_time_zone(&zone),
             self.platform.apply_time_sync(&state.datetime),
+            self.platform
+                .set_identity(&system.camera_name, &system.location),
         ];
         for result in results {
             match result {
@@ -886,13 +1006,47 @@ fn reconcile_time_zone(
     }
 }
 
-fn tolerate_unsupported(result: Result<(), PlatformError>) -> Result<(), ApiError> {
+/// What a `/datetime.cgi` request changes on the platform.
+#[derive(Debug, Clone, Copy)]
+struct DateTimeChange {
+    /// The OS time zone changes; the parameter that chose it.
+    zone: Option<&'static str>,
+    /// Time-server mode or server changed.
+    sync: bool,
+    /// The clock is set to this instant.
+    manual: Option<SystemTime>,
+}
+
+/// A platform result as the client sees it: a backend that cannot apply the setting
+/// keeps it in the table (logged); a value the service rejected is the client's 400
+/// naming `parameter`; any other failure is the camera's 500.
+fn platform_result(
+    result: Result<(), PlatformError>,
+    parameter: &'static str,
+) -> Result<(), ApiError> {
     match result {
+        Ok(()) => Ok(()),
         Err(PlatformError::Unsupported(what)) => {
             log::info!("{what}: saved, not applied by this platform backend");
             Ok(())
         }
-        other => other.map_err(ApiError::from),
+        Err(PlatformError::Rejected { service, reason }) => Err(ApiError::invalid(
+            parameter,
+            format!("rejected by {service}: {reason}"),
+        )),
+        Err(err) => {
+            log::warn!("{parameter}: {err}");
+            Err(ApiError::Platform(err))
+        }
+    }
+}
+
+/// Logs a rollback that failed: the table keeps the old settings and the next start
+/// applies them again.
+fn log_rollback(result: Result<(), PlatformError>) {
+    match result {
+        Ok(()) | Err(PlatformError::Unsupported(_)) => {}
+        Err(err) => log::error!("cannot put the old setting back on the system: {err}"),
     }
 }
 
@@ -920,3 +1074,7 @@ fn first_password(initial: &InitialAdmin) -> Result<(String, Option<String>), Ra
 #[cfg(test)]
 #[path = "service_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "service_platform_tests.rs"]
+mod platform_tests;

@@ -35,7 +35,9 @@ mod stream;
 
 pub use request::{Credentials, Method, Request, Version};
 pub use response::{Body, Response, Status};
-pub use server::{Handler, Limits, ListenerId, Pending, Reply, Responder, Server, ServerHandle};
+pub use server::{
+    Flushed, Handler, Limits, ListenerId, Pending, Reply, Responder, Server, ServerHandle,
+};
 pub use stream::{Broadcast, Chunk, Follower, Permit, StreamBody, StreamStats};
 
 /// Entry points for the workspace's criterion benches and fuzz targets; not a stable API.

@@ -101,28 +101,66 @@ impl Responder {
     /// Sends `response` to the client whose request was deferred.
     pub fn complete(mut self, response: Response) {
         self.answered = true;
-        self.inbox.deliver(self.token, self.request_id, response);
+        self.inbox
+            .deliver(self.token, self.request_id, response, None);
+    }
+
+    /// Sends `response` like [`Responder::complete`], and returns a [`Flushed`] that tells
+    /// when its last byte has been written to the socket: for work that must not start
+    /// before the client has its answer (a reboot, a new address).
+    pub fn complete_watched(mut self, response: Response) -> Flushed {
+        self.answered = true;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        self.inbox
+            .deliver(self.token, self.request_id, response, Some(sender));
+        Flushed(receiver)
     }
 }
+
+/// Learns when a response sent with [`Responder::complete_watched`] has been written.
+#[derive(Debug)]
+pub struct Flushed(std::sync::mpsc::Receiver<()>);
+
+impl Flushed {
+    /// Waits until the response has been written to the socket (`true`), the connection
+    /// closed before that, or `timeout` passed (`false`).
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        self.0.recv_timeout(timeout).is_ok()
+    }
+}
+
+/// Signals a [`Flushed`] once the output queued so far has gone out; dropping it
+/// unsignalled (the connection closed) wakes the waiter with `false`.
+type FlushSignal = std::sync::mpsc::SyncSender<()>;
 
 impl Drop for Responder {
     fn drop(&mut self) {
         if !self.answered {
             let response = Response::error(Status::InternalError, "request was not answered");
-            self.inbox.deliver(self.token, self.request_id, response);
+            self.inbox
+                .deliver(self.token, self.request_id, response, None);
         }
     }
 }
 
 /// Where deferred replies wait for the event loop.
 struct Inbox {
-    replies: Mutex<Vec<(Token, u64, Response)>>,
+    replies: Mutex<Vec<Delivery>>,
     waker: Arc<Waker>,
 }
 
+/// A deferred reply for a connection's request, with who wants to know it went out.
+type Delivery = (Token, u64, Response, Option<FlushSignal>);
+
 impl Inbox {
-    fn deliver(&self, token: Token, request_id: u64, response: Response) {
-        lock(&self.replies).push((token, request_id, response));
+    fn deliver(
+        &self,
+        token: Token,
+        request_id: u64,
+        response: Response,
+        flushed: Option<FlushSignal>,
+    ) {
+        lock(&self.replies).push((token, request_id, response, flushed));
         if let Err(err) = self.waker.wake() {
             log::error!("cannot wake the HTTP server: {err}");
         }
@@ -428,7 +466,7 @@ impl<H: Handler> Server<H> {
 
     fn deliver_replies(&mut self) {
         let replies = std::mem::take(&mut *lock(&self.inbox.replies));
-        for (token, request_id, response) in replies {
+        for (token, request_id, response, flushed) in replies {
             let Some(conn) = self.connections.get_mut(token.0) else {
                 continue;
             };
@@ -438,6 +476,7 @@ impl<H: Handler> Server<H> {
                     conn.phase = Phase::Reading;
                     let draining = self.draining_since.is_some();
                     conn.queue(response, waiting, draining, &self.waker, &self.limits);
+                    conn.flushed.extend(flushed);
                     self.drive(token);
                 }
             }
@@ -688,6 +727,8 @@ struct Connection {
     may_read: bool,
     /// The socket may take output: set by a writable event, cleared when a write would block.
     may_write: bool,
+    /// Signalled once the output queued with watched deferred replies is all written.
+    flushed: Vec<FlushSignal>,
 }
 
 impl Connection {
@@ -710,6 +751,7 @@ impl Connection {
             last_progress: now,
             may_read: true,
             may_write: true,
+            flushed: Vec::new(),
         }
     }
 
@@ -944,6 +986,12 @@ impl Connection {
 
     fn advance_output(&mut self, mut written: usize) {
         self.output_len -= written;
+        if self.output_len == 0 {
+            for flushed in self.flushed.drain(..) {
+                // The waiter may have given up already; nothing to tell then.
+                let _ = flushed.try_send(());
+            }
+        }
         while written > 0 {
             let front_left = self.output[0].len() - self.output_offset;
             if written >= front_left {

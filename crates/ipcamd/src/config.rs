@@ -146,6 +146,12 @@ pub struct PlatformConfig {
     pub wireless_interface: Option<String>,
     /// `Model` of `/isystem.cgi`.
     pub model: String,
+    /// The D-Bus address of systemd's services (`linux`); unset: the system bus. Tests
+    /// point it at a private bus.
+    pub system_bus: Option<String>,
+    /// The one directory the daemon writes OS-facing files into (`linux`): networkd,
+    /// wpa_supplicant, timesyncd and PPPoE files, linked from their usual places.
+    pub config_dir: PathBuf,
 }
 
 impl Default for PlatformConfig {
@@ -155,6 +161,8 @@ impl Default for PlatformConfig {
             interface: "eth0".into(),
             wireless_interface: None,
             model: "ipcam".into(),
+            system_bus: None,
+            config_dir: PathBuf::from("/etc/ipcamd/system"),
         }
     }
 }
@@ -165,7 +173,7 @@ impl Default for PlatformConfig {
 pub enum PlatformBackend {
     /// In-memory clock offset, network and wireless settings.
     Sim,
-    /// sysfs, `getifaddrs` and the system clock.
+    /// sysfs, `getifaddrs` and the system clock; changes through systemd's D-Bus services.
     Linux,
 }
 
@@ -351,12 +359,18 @@ mod tests {
     fn hardware_sections_are_read() {
         let config = parse(
             "[ptz]\nswing_dwell_seconds = 2.0\n[hal.serial]\nbackend = \"sim\"\n\
-             [platform]\nbackend = \"linux\"\ninterface = \"end0\"\n",
+             [platform]\nbackend = \"linux\"\ninterface = \"end0\"\n\
+             system_bus = \"unix:path=/run/test-bus\"\nconfig_dir = \"/srv/system\"\n",
         )
         .unwrap();
         assert_eq!(config.ptz.swing_dwell_seconds, 2.0);
         assert_eq!(config.platform.backend, PlatformBackend::Linux);
         assert_eq!(config.platform.interface, "end0");
+        assert_eq!(
+            config.platform.system_bus.as_deref(),
+            Some("unix:path=/run/test-bus")
+        );
+        assert_eq!(config.platform.config_dir, PathBuf::from("/srv/system"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Saving a change means fsyncs, and applying it may mean restarting the capture thread or
 //! binding a socket; none of that may stall the HTTP event loop. So the loop defers every
 //! chapter-3 request (and every preset change) to this thread, which answers it once the
-//! new state is durable and then applies the [`Effects`] in order.
+//! new state is durable and then applies the [`Effects`] in order. What may cut the client
+//! off (a network reload, a reboot) waits until the response has really been written.
 
 use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
@@ -13,8 +14,10 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+use ipcam_api::platform::Reboot;
 use ipcam_api::{
     ActiveViewer, ConfigService, Effects, ImageConfig, LedMode, PresetRecord, Resource,
     RuntimeInfo, State,
@@ -29,6 +32,10 @@ use crate::alarm::AlarmsHandle;
 use crate::camera::{image_settings, Pipeline};
 use crate::presets;
 use crate::routes::AccessEpoch;
+
+/// Longest wait for a response to be written before a reboot or network reload goes ahead
+/// anyway (a client that stopped reading must not keep the camera from rebooting).
+const FLUSH_WAIT: Duration = Duration::from_secs(10);
 
 /// Identity of the firmware, for `/isystem.cgi`.
 pub(crate) const FIRMWARE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (ipcam)");
@@ -112,12 +119,27 @@ impl Worker {
                 } => {
                     let (response, change) =
                         self.answer_cgi(resource, &params, &viewers, latest_frame_size);
-                    responder.complete(response);
-                    if let Some(change) = change {
-                        self.apply(change.effects, change.bound_second_port);
-                        if !params.is_empty() {
-                            self.update_events();
+                    let Some(change) = change else {
+                        responder.complete(response);
+                        continue;
+                    };
+                    let effects = change.effects.clone();
+                    let after_response = effects.reboot || effects.run_deferred;
+                    let flushed = if after_response {
+                        Some(responder.complete_watched(response))
+                    } else {
+                        responder.complete(response);
+                        None
+                    };
+                    self.apply(change.effects, change.bound_second_port);
+                    if !params.is_empty() {
+                        self.update_events();
+                    }
+                    if let Some(flushed) = flushed {
+                        if !flushed.wait(FLUSH_WAIT) {
+                            log::warn!("response not written within {FLUSH_WAIT:?}; going on");
                         }
+                        self.after_response(&effects);
                     }
                 }
                 Job::SavePresets {
@@ -215,8 +237,25 @@ impl Worker {
         if let Some(led) = effects.led {
             self.plant.led.set_mode(hal_led_mode(led));
         }
-        if effects.reboot {
-            self.restart_pipeline();
+    }
+
+    /// What waited for the response to be written: the platform's deferred work (a
+    /// network reload), then the reboot. Failures can only be logged now.
+    fn after_response(&mut self, effects: &Effects) {
+        if effects.run_deferred {
+            if let Err(err) = self.service.run_deferred() {
+                log::error!("applying the network settings: {err}");
+            }
+        }
+        if !effects.reboot {
+            return;
+        }
+        match self.service.reboot() {
+            Ok(Reboot::Requested) => log::info!("reboot requested"),
+            // A factory reset has just restarted the pipeline.
+            Ok(Reboot::Simulated) if effects.factory_reset => {}
+            Ok(Reboot::Simulated) => self.restart_pipeline(),
+            Err(err) => log::error!("cannot reboot: {err}"),
         }
     }
 

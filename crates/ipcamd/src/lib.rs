@@ -402,17 +402,13 @@ fn await_first_frame(frames: &Broadcast<MjpegPart>, source: &str) {
 /// The MAC of the camera's interface, for ONVIF's serial number and the discovery
 /// endpoint (all zeros, with a warning, when the interface cannot be read).
 fn interface_mac(config: &Config) -> [u8; 6] {
-    let facts: Box<dyn Platform> = match config.platform.backend {
-        PlatformBackend::Sim => Box::new(SimPlatform::new()),
-        PlatformBackend::Linux => Box::new(LinuxPlatform::new(
-            config.platform.interface.clone(),
-            config.platform.wireless_interface.clone(),
-        )),
-    };
-    facts.ethernet().map(|info| info.mac).unwrap_or_else(|err| {
-        log::warn!("no MAC for ONVIF and WS-Discovery: {err}");
-        [0; 6]
-    })
+    platform(config)
+        .ethernet()
+        .map(|info| info.mac)
+        .unwrap_or_else(|err| {
+            log::warn!("no MAC for ONVIF and WS-Discovery: {err}");
+            [0; 6]
+        })
 }
 
 /// Starts WS-Discovery; a camera that cannot announce itself still serves, so a failure
@@ -439,19 +435,31 @@ fn io_error(context: &'static str) -> impl Fn(io::Error) -> DaemonError {
     move |source| DaemonError::Io { context, source }
 }
 
+/// The configured platform backend; the Linux one reaches systemd's services on
+/// `[platform] system_bus` (the system bus by default), connecting on first use.
+fn platform(config: &Config) -> Box<dyn Platform> {
+    let settings = &config.platform;
+    match settings.backend {
+        PlatformBackend::Sim => Box::new(SimPlatform::new()),
+        PlatformBackend::Linux => {
+            let mut linux = LinuxPlatform::new(
+                settings.interface.clone(),
+                settings.wireless_interface.clone(),
+            )
+            .with_bus_address(settings.system_bus.clone());
+            linux.config_dir = settings.config_dir.clone();
+            Box::new(linux)
+        }
+    }
+}
+
 /// Loads the state (saying in the log where it came from) and announces a generated
 /// administrator password once.
 fn open_state(
     config: &Config,
     admin_password: Option<String>,
 ) -> Result<ConfigService, DaemonError> {
-    let platform: Box<dyn Platform> = match config.platform.backend {
-        PlatformBackend::Sim => Box::new(SimPlatform::new()),
-        PlatformBackend::Linux => Box::new(LinuxPlatform::new(
-            config.platform.interface.clone(),
-            config.platform.wireless_interface.clone(),
-        )),
-    };
+    let platform = platform(config);
     let initial_admin = admin_password.map_or(InitialAdmin::Random, InitialAdmin::Password);
     let (service, report) = ConfigService::open(&config.state_dir, platform, initial_admin)?;
     match &report.source {

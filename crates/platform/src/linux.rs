@@ -1,11 +1,18 @@
-//! The Linux platform: real facts of a configured network interface.
+//! The Linux platform: real facts of a configured network interface, and changes made by
+//! systemd's services.
 //!
 //! MAC, carrier, speed and duplex come from sysfs (`/sys/class/net/<if>/...`), the IPv4
 //! address and netmask from `getifaddrs`, the default gateway from `/proc/self/net/route`
 //! and the DNS servers from `/etc/resolv.conf`; the clock is the system clock. The file
-//! locations are fields so that tests can point them at a fake tree. Changing the system
-//! (addresses, wireless, NTP, the clock) is not implemented yet and answers
-//! [`PlatformError::Unsupported`].
+//! locations are fields so that tests can point them at a fake tree.
+//!
+//! Changes go over D-Bus ([`SystemBus`]), so the daemon needs no privilege of its own:
+//! the clock, NTP and the time zone to `systemd-timedated`, the camera's name and
+//! location to `systemd-hostnamed` (`/etc/machine-info`), reboot to `systemd-logind`, and
+//! the reload of rewritten network files ([`Reload`]) to `systemd-networkd` and the
+//! service manager, after the response. Those files (addresses, wireless, PPPoE, time
+//! servers) are written by [`ConfigFiles`] into `config_dir` before the settings are
+//! stored, so a value a file cannot carry is refused with nothing saved.
 
 use std::fs;
 use std::io;
@@ -14,10 +21,20 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ipcam_api::platform::{
-    EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink,
+    EthernetInfo, NetworkInfo, Platform, PlatformError, Reboot, WirelessInfo, WirelessLink,
 };
 use ipcam_api::CameraClock;
 use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
+
+use crate::config_files::ConfigFiles;
+use crate::dbus::{BusError, SystemBus};
+use crate::reload::Reload;
+
+/// The unit that dials PPPoE (`pppd call ipcamd-pppoe nodetach`), shipped with the image.
+pub const PPPOE_UNIT: &str = "ipcamd-pppoe.service";
+
+/// The NTP client whose drop-in the daemon writes.
+pub const TIMESYNCD_UNIT: &str = "systemd-timesyncd.service";
 
 /// The IPv4 routing table of this process's network namespace.
 ///
@@ -30,8 +47,9 @@ use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
 /// `mount -t proc -o subset=pid`: `net/route` is absent, `self/net/route` readable.
 pub const ROUTE_TABLE: &str = "/proc/self/net/route";
 
-/// Reads the facts of one wired and, optionally, one wireless interface.
-#[derive(Debug, Clone)]
+/// Reads the facts of one wired and, optionally, one wireless interface, and changes the
+/// system through systemd's services.
+#[derive(Debug)]
 pub struct LinuxPlatform {
     /// The wired interface, e.g. `eth0`.
     pub interface: String,
@@ -43,7 +61,12 @@ pub struct LinuxPlatform {
     pub proc_net_route: PathBuf,
     /// The resolver configuration (normally `/etc/resolv.conf`).
     pub resolv_conf: PathBuf,
+    /// Where the OS-facing files are written (`[platform] config_dir`).
+    pub config_dir: PathBuf,
     clock: CameraClock,
+    bus: SystemBus,
+    /// Reloads owed for files written since the last [`Platform::run_deferred`].
+    pending: Reload,
 }
 
 impl LinuxPlatform {
@@ -55,8 +78,83 @@ impl LinuxPlatform {
             sys_class_net: PathBuf::from("/sys/class/net"),
             proc_net_route: PathBuf::from(ROUTE_TABLE),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            config_dir: PathBuf::from("/etc/ipcamd/system"),
             clock: CameraClock::new(),
+            bus: SystemBus::new(None),
+            pending: Reload::default(),
         }
+    }
+
+    /// Talks to the bus at `address` instead of the system bus (`[platform] system_bus`).
+    pub fn with_bus_address(mut self, address: Option<String>) -> Self {
+        self.bus = SystemBus::new(address);
+        self
+    }
+
+    /// Owes `reload` for files just written; [`Platform::run_deferred`] carries it out.
+    pub fn queue_reload(&mut self, reload: Reload) {
+        self.pending = self.pending.merge(reload);
+    }
+
+    /// Makes the services re-read their files: networkd reloads and reconfigures the
+    /// interfaces, then the units restart or stop. Every step is tried; the first failure
+    /// is returned.
+    pub fn reload(&mut self, reload: Reload) -> Result<(), PlatformError> {
+        let mut results = Vec::new();
+        if reload.networkd {
+            results.push(self.bus.reload_networkd().map_err(from_bus));
+            let interfaces =
+                std::iter::once(self.interface.clone()).chain(self.wireless_interface.clone());
+            for interface in interfaces {
+                results.push(self.reconfigure(&interface));
+            }
+        }
+        let wpa_unit = self
+            .wireless_interface
+            .as_ref()
+            .map(|wlan| format!("wpa_supplicant@{wlan}.service"));
+        match (reload.wpa_supplicant, wpa_unit) {
+            (Some(run), Some(unit)) => results.push(self.run_unit(&unit, run)),
+            (Some(_), None) => log::warn!("wireless settings changed but no wireless_interface"),
+            (None, _) => {}
+        }
+        if let Some(run) = reload.pppoe {
+            results.push(self.run_unit(PPPOE_UNIT, run));
+        }
+        if reload.timesyncd {
+            results.push(self.run_unit(TIMESYNCD_UNIT, true));
+        }
+        results.into_iter().collect()
+    }
+
+    fn reconfigure(&mut self, interface: &str) -> Result<(), PlatformError> {
+        let index =
+            nix::net::if_::if_nametoindex(interface).map_err(|errno| PlatformError::Io {
+                what: format!("interface {interface}"),
+                source: io::Error::from(errno),
+            })?;
+        let index = i32::try_from(index).map_err(|_| PlatformError::Malformed {
+            what: format!("index of interface {interface}"),
+        })?;
+        self.bus.reconfigure_link(index).map_err(from_bus)
+    }
+
+    fn run_unit(&mut self, unit: &str, run: bool) -> Result<(), PlatformError> {
+        let result = if run {
+            self.bus.restart_unit(unit)
+        } else {
+            self.bus.stop_unit(unit)
+        };
+        result.map_err(from_bus)
+    }
+
+    /// The writer of the OS-facing files, for the current `config_dir` and interfaces.
+    fn files(&self) -> ConfigFiles {
+        ConfigFiles::new(
+            &self.config_dir,
+            &self.interface,
+            self.wireless_interface.clone(),
+        )
     }
 
     fn sysfs(&self, interface: &str, attribute: &str) -> PathBuf {
@@ -203,28 +301,84 @@ impl Platform for LinuxPlatform {
         })
     }
 
-    fn apply_network(&mut self, _config: &NetworkConfig) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported("applying network settings"))
+    /// Writes the wired `.network` (or the PPPoE peer); networkd and pppd re-read them
+    /// after the response, because a new address may cut the client off.
+    fn apply_network(&mut self, config: &NetworkConfig) -> Result<(), PlatformError> {
+        let reload = self.files().write_network(config)?;
+        self.queue_reload(reload);
+        Ok(())
     }
 
-    fn apply_wireless(&mut self, _config: &WirelessConfig) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported("applying wireless settings"))
+    /// Writes `wpa_supplicant.conf` and the wireless `.network`; reloaded after the response.
+    fn apply_wireless(&mut self, config: &WirelessConfig) -> Result<(), PlatformError> {
+        let reload = self.files().write_wireless(config)?;
+        self.queue_reload(reload);
+        Ok(())
     }
 
-    fn apply_time_sync(&mut self, _config: &DateTimeConfig) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported(
-            "configuring time synchronisation",
-        ))
+    /// Writes timesyncd's drop-in (restarted after the response), then switches
+    /// timedated's NTP on for time-server mode and off for manual mode (`SetTime` refuses
+    /// while NTP runs).
+    fn apply_time_sync(&mut self, config: &DateTimeConfig) -> Result<(), PlatformError> {
+        let reload = self.files().write_time_servers(config)?;
+        self.queue_reload(reload);
+        self.bus
+            .set_ntp(config.date_time_mode == 0)
+            .map_err(from_bus)
     }
 
-    fn set_time(&mut self, _now: SystemTime) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported("setting the system clock"))
+    fn set_time(&mut self, now: SystemTime) -> Result<(), PlatformError> {
+        let since_epoch =
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .map_err(|_| PlatformError::Malformed {
+                    what: "a time before 1970".into(),
+                })?;
+        let usec =
+            i64::try_from(since_epoch.as_micros()).map_err(|_| PlatformError::Malformed {
+                what: "a time too far in the future".into(),
+            })?;
+        self.bus.set_time(usec).map_err(from_bus)
+    }
+
+    fn set_time_zone(&mut self, zone: &str) -> Result<(), PlatformError> {
+        self.bus.set_timezone(zone).map_err(from_bus)
+    }
+
+    /// `CameraName` becomes the pretty host name and `Location` the location of
+    /// `/etc/machine-info`; the static host name (DNS, DHCP) stays the image's.
+    fn set_identity(&mut self, name: &str, location: &str) -> Result<(), PlatformError> {
+        self.bus.set_pretty_hostname(name).map_err(from_bus)?;
+        self.bus.set_location(location).map_err(from_bus)
+    }
+
+    fn run_deferred(&mut self) -> Result<(), PlatformError> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.reload(pending)
+    }
+
+    fn reboot(&mut self) -> Result<Reboot, PlatformError> {
+        self.bus.reboot().map_err(from_bus)?;
+        Ok(Reboot::Requested)
+    }
+}
+
+/// A service's answer in the platform's terms: polkit's refusal, a rejected value, or
+/// another failure.
+fn from_bus(err: BusError) -> PlatformError {
+    match err {
+        BusError::Denied { service, reason } => PlatformError::Refused { service, reason },
+        BusError::InvalidArgs { service, reason } => PlatformError::Rejected { service, reason },
+        BusError::Failed { service, reason } => PlatformError::Service { service, reason },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipcam_testkit::dbus::{Call, Mocked, TestBus};
 
     fn fake_tree() -> (tempfile::TempDir, LinuxPlatform) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -294,12 +448,105 @@ mod tests {
     }
 
     #[test]
-    fn changing_the_system_is_not_supported_yet() {
-        let (_dir, mut platform) = fake_tree();
-        assert!(matches!(
-            platform.set_time(SystemTime::now()),
-            Err(PlatformError::Unsupported(_))
-        ));
+    fn applied_network_settings_are_written_and_owe_a_networkd_reload_once() {
+        let (dir, mut platform) = fake_tree();
+        platform.config_dir = dir.path().join("system");
+        fs::create_dir(&platform.config_dir).expect("mkdir");
+        let fixed = NetworkConfig {
+            ip_address_mode: 1,
+            ip_address: Ipv4Addr::new(192, 168, 0, 20),
+            ..NetworkConfig::default()
+        };
+        platform.apply_network(&fixed).expect("written");
+        let written = fs::read_to_string(platform.config_dir.join("wired.network")).expect("file");
+        assert!(written.contains("Name=eth9"), "{written}");
+        assert!(written.contains("Address=192.168.0.20/"), "{written}");
+        assert!(platform.pending.networkd);
+        platform.pending = Reload::default();
+        platform.apply_network(&fixed).expect("unchanged");
+        assert!(
+            platform.pending.is_empty(),
+            "the same settings owe no reload"
+        );
+    }
+
+    fn bus() -> Option<TestBus> {
+        TestBus::start()
+            .map_err(|why| eprintln!("skipped: no private D-Bus with dbusmock here: {why}"))
+            .ok()
+    }
+
+    #[test]
+    fn a_queued_reload_becomes_networkd_and_unit_calls_when_deferred_work_runs() {
+        let Some(bus) = bus() else { return };
+        let mut platform = LinuxPlatform::new("lo", Some("wlan9".into()))
+            .with_bus_address(Some(bus.address().to_owned()));
+        platform.queue_reload(Reload {
+            networkd: true,
+            wpa_supplicant: Some(true),
+            ..Reload::default()
+        });
+        platform.queue_reload(Reload {
+            pppoe: Some(false),
+            timesyncd: true,
+            ..Reload::default()
+        });
+        assert!(bus.calls(Mocked::Networkd).is_empty(), "nothing before");
+        let err = platform.run_deferred().expect_err("wlan9 does not exist");
+        assert!(err.to_string().contains("interface wlan9"), "{err}");
+        let lo_index = read(Path::new("/sys/class/net/lo/ifindex")).expect("lo's index");
+        // Every step ran although the wireless interface was missing.
+        assert_eq!(
+            bus.calls(Mocked::Networkd),
+            [
+                Call::new("Reload", &[]),
+                Call::new("ReconfigureLink", &[lo_index.trim()]),
+            ]
+        );
+        assert_eq!(
+            bus.calls(Mocked::Systemd),
+            [
+                Call::new("RestartUnit", &["wpa_supplicant@wlan9.service", "replace"]),
+                Call::new("StopUnit", &["ipcamd-pppoe.service", "replace"]),
+                Call::new("RestartUnit", &["systemd-timesyncd.service", "replace"]),
+            ]
+        );
+        bus.clear_calls();
+        platform.run_deferred().expect("nothing left to do");
+        assert!(bus.calls(Mocked::Networkd).is_empty());
+        assert!(bus.calls(Mocked::Systemd).is_empty());
+    }
+
+    #[test]
+    fn service_errors_are_sorted_into_refused_rejected_and_failed() {
+        let Some(bus) = bus() else { return };
+        let mut platform =
+            LinuxPlatform::new("lo", None).with_bus_address(Some(bus.address().to_owned()));
+        let cases = [
+            ("org.freedesktop.DBus.Error.AccessDenied", "refused"),
+            (
+                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+                "refused",
+            ),
+            ("org.freedesktop.DBus.Error.InvalidArgs", "rejected"),
+            ("org.freedesktop.timedate1.NoSuchZone", "failed"),
+        ];
+        for (error, expected) in cases {
+            bus.fail(Mocked::Timedated, "SetTimezone", error, "no\nway");
+            let kind = match platform.set_time_zone("Mars/Olympus") {
+                Err(PlatformError::Refused { service, reason }) => {
+                    assert_eq!((service, reason.as_str()), ("systemd-timedated", "no way"));
+                    "refused"
+                }
+                Err(PlatformError::Rejected { .. }) => "rejected",
+                Err(PlatformError::Service { reason, .. }) => {
+                    assert!(reason.contains(error), "{reason}");
+                    "failed"
+                }
+                other => panic!("{error}: {other:?}"),
+            };
+            assert_eq!(kind, expected, "{error}");
+        }
     }
 
     #[test]

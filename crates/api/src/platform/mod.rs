@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
 use crate::sections::{DateTimeConfig, NetworkConfig, WirelessConfig};
-use crate::timezone::CameraClock;
+use crate::timezone::{CameraClock, TIME_ZONES};
 
 pub mod sim;
 
@@ -47,6 +47,32 @@ pub enum PlatformError {
         /// The spec parameter or configuration key.
         name: &'static str,
         /// Why it cannot be written.
+        reason: String,
+    },
+    /// A system service would not do it for the camera (e.g. polkit's `AccessDenied`):
+    /// the camera's setup is at fault, not the client (a 500).
+    #[error("{service} refused: {reason}")]
+    Refused {
+        /// The service, e.g. `systemd-timedated`.
+        service: &'static str,
+        /// Its reason, one line, no secrets.
+        reason: String,
+    },
+    /// A system service rejected the value itself (e.g. a time zone it does not have):
+    /// the client's value is at fault (a 400 naming the parameter).
+    #[error("{service} rejected the value: {reason}")]
+    Rejected {
+        /// The service, e.g. `systemd-timedated`.
+        service: &'static str,
+        /// Its reason, one line, no secrets.
+        reason: String,
+    },
+    /// A system service failed, or could not be reached.
+    #[error("{service}: {reason}")]
+    Service {
+        /// The service, e.g. `systemd-logind`.
+        service: &'static str,
+        /// What happened, one line, no secrets.
         reason: String,
     },
 }
@@ -189,6 +215,39 @@ pub trait Platform: Send {
     fn apply_time_sync(&mut self, config: &DateTimeConfig) -> Result<(), PlatformError>;
     /// Sets the clock manually (`DateTimeMode=1` with `Date`/`Time`).
     fn set_time(&mut self, now: SystemTime) -> Result<(), PlatformError>;
+    /// Sets the operating system's time zone to an IANA name (see [`os_time_zone`]).
+    fn set_time_zone(&mut self, zone: &str) -> Result<(), PlatformError>;
+    /// Publishes the camera's name and location (`CameraName`, `Location`) to the system.
+    fn set_identity(&mut self, name: &str, location: &str) -> Result<(), PlatformError>;
+    /// Carries out what the applies left for after the response (reloading the network,
+    /// which may cut the client off); the daemon calls it once the response is written.
+    fn run_deferred(&mut self) -> Result<(), PlatformError>;
+    /// Reboots the camera (`ConfigReboot=Yes`, `Reset=Yes`); called after the response is
+    /// written.
+    fn reboot(&mut self) -> Result<Reboot, PlatformError>;
+}
+
+/// What [`Platform::reboot`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reboot {
+    /// The machine is going down.
+    Requested,
+    /// Nothing to reboot (the simulated platform): the daemon restarts its own pipeline
+    /// instead, as the closest thing to a reboot a client can see.
+    Simulated,
+}
+
+/// The IANA name of the time zone of a `TimeZoneIndex`/`TimeZone` pair, for the operating
+/// system: the row's zone, or for row 0 the fixed offset as `Etc/GMT-N`, whose sign is
+/// the POSIX one, inverted (`TimeZone=+3`, three hours east of Greenwich, is
+/// `Etc/GMT-3`). Unknown rows fall back to the offset, as the camera's own clock does.
+pub fn os_time_zone(index: u8, offset_hours: i8) -> String {
+    let row = TIME_ZONES.get(usize::from(index)).and_then(|row| row.zone);
+    match row {
+        Some(zone) => zone.name().to_owned(),
+        None if offset_hours == 0 => "Etc/GMT".to_owned(),
+        None => format!("Etc/GMT{:+}", -i16::from(offset_hours)),
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +260,21 @@ mod tests {
             format_mac(&[0x00, 0xff, 0x5c, 0x8a, 0x13, 0x18]),
             "00 FF 5C 8A 13 18"
         );
+    }
+
+    #[test]
+    fn table_rows_name_their_iana_zone() {
+        assert_eq!(os_time_zone(1, -12), "Etc/GMT+12");
+        assert_eq!(os_time_zone(5, -8), "America/Los_Angeles");
+    }
+
+    #[test]
+    fn fixed_offsets_use_the_inverted_etc_sign() {
+        assert_eq!(os_time_zone(0, 0), "Etc/GMT");
+        assert_eq!(os_time_zone(0, 3), "Etc/GMT-3");
+        assert_eq!(os_time_zone(0, -12), "Etc/GMT+12");
+        assert_eq!(os_time_zone(0, 13), "Etc/GMT-13");
+        assert_eq!(os_time_zone(200, -5), "Etc/GMT+5");
     }
 
     #[test]

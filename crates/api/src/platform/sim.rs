@@ -10,7 +10,8 @@ use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
 use super::{
-    AccessPoint, EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink,
+    AccessPoint, EthernetInfo, NetworkInfo, Platform, PlatformError, Reboot, WirelessInfo,
+    WirelessLink,
 };
 use crate::sections::{DateTimeConfig, NetworkConfig, WirelessConfig};
 use crate::timezone::CameraClock;
@@ -109,6 +110,25 @@ impl Platform for SimPlatform {
     fn set_time(&mut self, now: SystemTime) -> Result<(), PlatformError> {
         self.clock.set_now(now);
         Ok(())
+    }
+
+    /// The camera's clock already shows the configured zone; there is no OS zone here.
+    fn set_time_zone(&mut self, _zone: &str) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    /// The name and location live in the state only.
+    fn set_identity(&mut self, _name: &str, _location: &str) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    /// Applies take effect at once; nothing waits for the response.
+    fn run_deferred(&mut self) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    fn reboot(&mut self) -> Result<Reboot, PlatformError> {
+        Ok(Reboot::Simulated)
     }
 }
 

@@ -33,6 +33,8 @@ mod wpa;
 use std::path::{Path, PathBuf};
 
 use ipcam_api::PlatformError;
+
+pub use crate::reload::Reload;
 use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
 
 pub use atomic::write_if_changed;
@@ -58,36 +60,6 @@ pub struct ConfigFiles {
     dir: PathBuf,
     wired: String,
     wireless: Option<String>,
-}
-
-/// What must re-read the files just written (all false/None: nothing changed on disk).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Reload {
-    /// networkd: `Reload()` then `Reconfigure` of the interface(s).
-    pub networkd: bool,
-    /// `wpa_supplicant@<wireless>.service`: restart (Some(true)) or stop (Some(false)).
-    pub wpa_supplicant: Option<bool>,
-    /// `ipcamd-pppoe.service`: restart (Some(true)) or stop (Some(false)).
-    pub pppoe: Option<bool>,
-    /// `systemd-timesyncd.service` must restart to read the drop-in.
-    pub timesyncd: bool,
-}
-
-impl Reload {
-    /// Both reloads; for a service both name, the later (`other`) wins.
-    pub fn merge(self, other: Reload) -> Reload {
-        Reload {
-            networkd: self.networkd || other.networkd,
-            wpa_supplicant: other.wpa_supplicant.or(self.wpa_supplicant),
-            pppoe: other.pppoe.or(self.pppoe),
-            timesyncd: self.timesyncd || other.timesyncd,
-        }
-    }
-
-    /// Nothing has to re-read anything.
-    pub fn is_empty(&self) -> bool {
-        *self == Reload::default()
-    }
 }
 
 impl ConfigFiles {
@@ -238,31 +210,6 @@ mod tests {
 
     fn mode(dir: &Path, name: &str) -> u32 {
         fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn reloads_merge() {
-        let network = Reload {
-            networkd: true,
-            pppoe: Some(false),
-            ..Reload::default()
-        };
-        let wireless = Reload {
-            wpa_supplicant: Some(true),
-            ..Reload::default()
-        };
-        let merged = network.merge(wireless);
-        assert_eq!(
-            merged,
-            Reload {
-                networkd: true,
-                wpa_supplicant: Some(true),
-                pppoe: Some(false),
-                timesyncd: false
-            }
-        );
-        assert!(Reload::default().is_empty());
-        assert!(!merged.is_empty());
     }
 
     #[test]

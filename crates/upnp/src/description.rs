@@ -54,16 +54,31 @@ impl Device<'_> {
     }
 }
 
-/// The camera's UUID: name-based (RFC 4122 version 5 layout) on the MAC, so it stays the
-/// same across restarts and factory resets, and differs from the WS-Discovery endpoint's.
-pub fn device_uuid(mac: &[u8; 6]) -> String {
+/// The camera's UUID: name-based (RFC 4122 version 5 layout) on the MAC and the main
+/// HTTP port, so it stays the same across restarts and factory resets, differs from the
+/// WS-Discovery endpoint's, and two cameras served from one host (one MAC) are two
+/// devices.
+pub fn device_uuid(mac: &[u8; 6], http_port: u16) -> String {
     let mut sha = Sha1::new();
     sha.update(b"ipcam-upnp device ");
     sha.update(mac);
+    sha.update(http_port.to_be_bytes());
     let hash = sha.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    uuid_text(bytes, 5)
+}
+
+/// A random (version 4) UUID, for a camera that has no MAC to derive one from.
+pub fn random_uuid() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(uuid_text(bytes, 4))
+}
+
+/// The text form of `bytes` with the RFC 4122 variant and `version` set.
+fn uuid_text(mut bytes: [u8; 16], version: u8) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | (version << 4);
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!(
@@ -81,10 +96,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_uuid_is_stable_per_mac_and_version_5() {
-        let a = device_uuid(&[2, 0, 0, 0, 0, 1]);
-        assert_eq!(a, device_uuid(&[2, 0, 0, 0, 0, 1]));
-        assert_ne!(a, device_uuid(&[2, 0, 0, 0, 0, 2]));
+    fn the_uuid_is_stable_per_mac_and_port_and_version_5() {
+        let a = device_uuid(&[2, 0, 0, 0, 0, 1], 80);
+        assert_eq!(a, device_uuid(&[2, 0, 0, 0, 0, 1], 80));
+        assert_ne!(a, device_uuid(&[2, 0, 0, 0, 0, 2], 80));
+        assert_ne!(a, device_uuid(&[2, 0, 0, 0, 0, 1], 8080));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "5");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));

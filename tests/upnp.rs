@@ -300,3 +300,127 @@ fn inetwork_shows_the_cameras_address_while_nothing_is_mapped() {
     let (ip, upnp) = wait_for("UPnP on", || Some(status(&camera)));
     assert_eq!(upnp, format!("Enable (IP : {ip})"));
 }
+
+/// The test router: `upnp_igd.py` (an InternetGatewayDevice on async-upnp-client's UPnP
+/// server, on 127.0.0.1), its calls read as JSON lines.
+struct Router {
+    client: Client,
+    location: String,
+    read: usize,
+}
+
+/// The address the test router says is its external one (TEST-NET-3).
+const EXTERNAL_IP: &str = "203.0.113.7";
+
+impl Router {
+    fn start() -> Option<Router> {
+        let python = venv_program("python")?;
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/upnp_igd.py");
+        let mut command = Command::new(python);
+        command.arg(script).arg(EXTERNAL_IP);
+        command.env("PYTHONUNBUFFERED", "1");
+        let mut client = Client::spawn(&mut command).expect("start upnp_igd.py");
+        client.wait_until("the router to listen", |lines| !lines.is_empty());
+        let first: Value = serde_json::from_str(&client.seen[0]).expect("JSON");
+        let location = first["location"].as_str().expect("location").to_owned();
+        Some(Router {
+            client,
+            location,
+            read: 1,
+        })
+    }
+
+    /// Waits for the next call of `action` and returns its arguments.
+    fn next_call(&mut self, action: &str) -> Value {
+        let read = self.read;
+        let is_call = |line: &String| {
+            serde_json::from_str::<Value>(line)
+                .ok()
+                .filter(|call| call["action"] == action)
+        };
+        self.client
+            .wait_until(&format!("a call of {action}"), |lines| {
+                lines[read..].iter().any(|line| is_call(line).is_some())
+            });
+        let (at, call) = self.client.seen[read..]
+            .iter()
+            .enumerate()
+            .find_map(|(at, line)| is_call(line).map(|call| (at, call)))
+            .unwrap();
+        self.read = read + at + 1;
+        call
+    }
+}
+
+fn upnp_status(camera: &TestCamera) -> String {
+    let rows = table(&camera.get("/inetwork.cgi", ADMIN));
+    value_of(&rows, "UpnP").expect("UpnP").to_owned()
+}
+
+#[test]
+fn the_router_maps_the_http_ports_renews_them_and_removes_them() {
+    let Some(mut router) = Router::start() else {
+        return;
+    };
+    // miniupnpc's upnpc, a real IGD client, agrees that the test router is one.
+    match Command::new("upnpc")
+        .args(["-u", &router.location, "-s"])
+        .output()
+    {
+        Ok(out) => assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Found valid IGD"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        Err(err) => println!("upnpc cannot run ({err}); the router is not cross-checked"),
+    }
+    let _ = router.next_call("GetExternalIPAddress");
+    let camera = TestCamera::start_with(|config| {
+        config.upnp.port_mapping = true;
+        config.upnp.lease_seconds = 2;
+    });
+    let port = u64::from(camera.addr.port());
+    set_upnp(&camera, true);
+    let add = router.next_call("AddPortMapping");
+    assert_eq!(add["NewProtocol"], "TCP");
+    assert_eq!(add["NewExternalPort"], port);
+    assert_eq!(add["NewInternalPort"], port);
+    assert_eq!(add["NewInternalClient"], "127.0.0.1");
+    assert_eq!(add["NewLeaseDuration"], 2);
+    assert_eq!(add["NewPortMappingDescription"], "IPCam (ipcam HTTP)");
+    let _ = router.next_call("GetExternalIPAddress");
+    wait_for("the external address on /inetwork.cgi", || {
+        (upnp_status(&camera) == format!("Enable (IP : {EXTERNAL_IP})")).then_some(())
+    });
+    // Renewed before the 2 s lease ends.
+    let renewal = router.next_call("AddPortMapping");
+    assert_eq!(renewal["NewExternalPort"], port);
+
+    // The second HTTP port is mapped too once it is enabled.
+    let second = ipcam_testkit::free_port();
+    let query = format!("/network.cgi?SecondHTTPPortEnable=3&SecondHTTPPort={second}");
+    assert_eq!(camera.get(&query, ADMIN).status, 200);
+    assert_eq!(
+        router.next_call("DeletePortMapping")["NewExternalPort"],
+        port
+    );
+    let mut mapped: Vec<Value> = (0..2)
+        .map(|_| router.next_call("AddPortMapping")["NewExternalPort"].clone())
+        .collect();
+    mapped.sort_by_key(|port| port.as_u64());
+    let mut expected = vec![Value::from(port), Value::from(second)];
+    expected.sort_by_key(|port| port.as_u64());
+    assert_eq!(mapped, expected);
+
+    set_upnp(&camera, false);
+    let mut deleted: Vec<Value> = (0..2)
+        .map(|_| {
+            let delete = router.next_call("DeletePortMapping");
+            assert_eq!(delete["NewProtocol"], "TCP");
+            delete["NewExternalPort"].clone()
+        })
+        .collect();
+    deleted.sort_by_key(|port| port.as_u64());
+    assert_eq!(deleted, expected);
+    assert_eq!(upnp_status(&camera), "Disable");
+}

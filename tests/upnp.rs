@@ -259,6 +259,30 @@ fn gssdp_discover_hears_the_alive_of_a_camera_switched_on() {
 }
 
 #[test]
+fn a_camera_started_with_upnp_on_announces_itself_and_a_factory_reset_says_goodbye() {
+    let mut before = announcing_camera();
+    set_upnp(&before, true);
+    before.stop();
+    let Some(mut discover) = gssdp_discover("upnp:rootdevice") else {
+        return;
+    };
+    discover.wait_until("gssdp-discover to start", |lines| !lines.is_empty());
+    // Started after the client's only search: only its own alive can list it.
+    let camera = TestCamera::start_in(&before.state_dir, |config| config.upnp.ssdp = true);
+    let usn = format!("uuid:{}::upnp:rootdevice", camera_uuid(&camera));
+    let listed = ("Location".to_owned(), location(&camera));
+    discover.wait_until("the restarted camera's alive", |lines| {
+        resource_block(lines, "available", &usn).is_some_and(|block| block.contains(&listed))
+    });
+    let reset = camera.post("/reset.cgi", ADMIN, "FactoryReset=Yes");
+    assert_eq!(reset.status, 204);
+    discover.wait_until("the byebye of the factory reset", |lines| {
+        resource_block(lines, "unavailable", &usn).is_some()
+    });
+    assert_eq!(camera.get("/upnp/device.xml", None).status, 404);
+}
+
+#[test]
 fn upnp_client_search_finds_the_camera_by_uuid() {
     let Some(upnp_client) = venv_program("upnp-client") else {
         return;

@@ -9,10 +9,10 @@ usage: upnp_igd.py EXTERNAL_IP
 
 import asyncio
 import json
+import socket
 import sys
 import xml.etree.ElementTree as ET
 
-from async_upnp_client.client import UpnpRequester
 from async_upnp_client.const import DeviceInfo, ServiceInfo
 from async_upnp_client.exceptions import UpnpActionError
 from async_upnp_client.server import (
@@ -160,13 +160,8 @@ class Gateway(UpnpServerDevice):
     EMBEDDED_DEVICES = [WanDevice]
     SERVICES = []
 
-    def __init__(self, requester: UpnpRequester, base_uri: str, boot_id: int, config_id: int):
-        super().__init__(requester=requester, base_uri=base_uri, boot_id=boot_id, config_id=config_id)
-
 
 async def main() -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

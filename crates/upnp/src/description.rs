@@ -59,10 +59,17 @@ impl Device<'_> {
 /// WS-Discovery endpoint's, and two cameras served from one host (one MAC) are two
 /// devices.
 pub fn device_uuid(mac: &[u8; 6], http_port: u16) -> String {
+    let mut name = mac.to_vec();
+    name.extend_from_slice(&http_port.to_be_bytes());
+    name_based_uuid(b"ipcam-upnp device ", &name)
+}
+
+/// A name-based UUID (RFC 4122 version 5 layout: the first 16 bytes of SHA-1 over
+/// `prefix` and `name`), the same for the same inputs on every start.
+pub fn name_based_uuid(prefix: &[u8], name: &[u8]) -> String {
     let mut sha = Sha1::new();
-    sha.update(b"ipcam-upnp device ");
-    sha.update(mac);
-    sha.update(http_port.to_be_bytes());
+    sha.update(prefix);
+    sha.update(name);
     let hash = sha.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);

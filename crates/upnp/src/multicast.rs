@@ -7,9 +7,128 @@
 //! joins on every interface that is up and can multicast (a camera often has a wired and
 //! a wireless one).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
+
+/// A discovery agent's thread: its socket bound to `port` and joined to the group where
+/// the camera serves HTTP. Dropping it raises the stop flag the agent polls and waits for
+/// the agent to end (after its goodbye).
+pub struct GroupMember {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    local_addr: SocketAddr,
+    multicast: bool,
+}
+
+impl GroupMember {
+    /// Binds and joins (see [`join_where_served`]), then runs `agent` on a thread named
+    /// `protocol` with the socket, the interfaces joined and the stop flag.
+    pub fn spawn(
+        protocol: &str,
+        port: u16,
+        group: Ipv4Addr,
+        http: IpAddr,
+        agent: impl FnOnce(UdpSocket, Vec<Ipv4Addr>, &AtomicBool) + Send + 'static,
+    ) -> std::io::Result<GroupMember> {
+        let socket = bind(port)?;
+        let interfaces = join_where_served(&socket, group, http, protocol);
+        let multicast = !interfaces.is_empty();
+        let socket: UdpSocket = socket.into();
+        let local_addr = socket.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(protocol.to_ascii_lowercase())
+                .spawn(move || agent(socket, interfaces, &stop))?
+        };
+        log::info!("{protocol} on udp {local_addr} (multicast: {multicast})");
+        Ok(GroupMember {
+            stop,
+            thread: Some(thread),
+            local_addr,
+            multicast,
+        })
+    }
+
+    /// The address the socket is bound to (its port, with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Whether the group was joined (else only unicast requests are answered).
+    pub fn multicast(&self) -> bool {
+        self.multicast
+    }
+}
+
+impl Drop for GroupMember {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One datagram from `socket` into `buf`, or `None` when the read timed out (the agent
+/// then looks at its stop flag and timers) or failed (logged, naming `protocol`).
+pub fn receive<'b>(
+    socket: &UdpSocket,
+    buf: &'b mut [u8],
+    protocol: &str,
+) -> Option<(&'b [u8], SocketAddr)> {
+    match socket.recv_from(buf) {
+        Ok((len, from)) => Some((&buf[..len], from)),
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            None
+        }
+        Err(err) => {
+            log::warn!("{protocol} receive failed: {err}");
+            None
+        }
+    }
+}
+
+/// How many answers a discovery agent may send per second: requests beyond it are
+/// dropped, so the camera cannot be used to amplify a flood of spoofed requests.
+#[derive(Debug)]
+pub struct AnswerBudget {
+    per_second: u32,
+    since: Instant,
+    spent: u32,
+}
+
+impl AnswerBudget {
+    /// A budget of `per_second` answers.
+    pub fn new(per_second: u32) -> Self {
+        AnswerBudget {
+            per_second,
+            since: Instant::now(),
+            spent: 0,
+        }
+    }
+
+    /// Whether one more answer fits in the current second (and counts it).
+    pub fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.since) >= Duration::from_secs(1) {
+            (self.since, self.spent) = (now, 0);
+        }
+        self.spent += 1;
+        self.spent <= self.per_second
+    }
+}
 
 /// A UDP socket on `port` of every address, shared with the host's other agents of the
 /// same protocol (SO_REUSEADDR), that receives only the groups it joins itself (not those
@@ -104,6 +223,15 @@ pub fn local_address_towards(http: IpAddr, peer: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_refuses_answers_beyond_its_rate() {
+        let mut budget = AnswerBudget::new(3);
+        assert_eq!(
+            (0..5).map(|_| budget.allow()).collect::<Vec<_>>(),
+            [true, true, true, false, false]
+        );
+    }
 
     #[test]
     fn a_listener_on_loopback_joins_on_loopback_only() {

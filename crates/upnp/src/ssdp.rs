@@ -15,12 +15,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::description::{DESCRIPTION_PATH, DEVICE_TYPE};
-use crate::multicast;
+use crate::multicast::{self, AnswerBudget, GroupMember};
 
 /// The SSDP multicast group.
 pub const MULTICAST_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
@@ -69,57 +67,31 @@ impl SsdpConfig {
 }
 
 /// The running SSDP thread; dropping it sends `ssdp:byebye` and stops it.
-pub struct Ssdp {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    local_addr: SocketAddr,
-    multicast: bool,
-}
+pub struct Ssdp(GroupMember);
 
 impl Ssdp {
     /// Binds the socket, joins the group if it can, announces the camera and starts
     /// answering searches.
     pub fn spawn(config: SsdpConfig) -> std::io::Result<Ssdp> {
-        let socket = multicast::bind(config.port)?;
-        let interfaces =
-            multicast::join_where_served(&socket, MULTICAST_GROUP, config.http.ip(), "SSDP");
-        let multicast = !interfaces.is_empty();
-        let socket: UdpSocket = socket.into();
-        let local_addr = socket.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut agent = Agent::new(config, socket, interfaces);
-        let thread = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("ssdp".into())
-                .spawn(move || agent.run(&stop))?
-        };
-        log::info!("SSDP on udp {local_addr} (multicast: {multicast})");
-        Ok(Ssdp {
-            stop,
-            thread: Some(thread),
-            local_addr,
-            multicast,
-        })
+        let (port, http) = (config.port, config.http.ip());
+        GroupMember::spawn(
+            "SSDP",
+            port,
+            MULTICAST_GROUP,
+            http,
+            |socket, interfaces, stop| Agent::new(config, socket, interfaces).run(stop),
+        )
+        .map(Ssdp)
     }
 
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.0.local_addr()
     }
 
     /// Whether the multicast group was joined (else only unicast searches are answered).
     pub fn multicast(&self) -> bool {
-        self.multicast
-    }
-}
-
-impl Drop for Ssdp {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.multicast()
     }
 }
 
@@ -199,7 +171,7 @@ struct Agent {
     boot_id: u64,
     pending: Vec<Pending>,
     next_alive: Instant,
-    budget: (Instant, u32),
+    budget: AnswerBudget,
 }
 
 impl Agent {
@@ -218,7 +190,7 @@ impl Agent {
                 .map_or(1, |d| d.as_secs()),
             pending: Vec::new(),
             next_alive: Instant::now(),
-            budget: (Instant::now(), 0),
+            budget: AnswerBudget::new(MAX_ANSWERS_PER_SECOND),
         }
     }
 
@@ -242,14 +214,8 @@ impl Agent {
             if let Err(err) = self.socket.set_read_timeout(Some(wake)) {
                 log::warn!("SSDP: {err}");
             }
-            match self.socket.recv_from(&mut buf) {
-                Ok((len, from)) => self.on_datagram(&buf[..len], from),
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(err) => log::warn!("SSDP receive failed: {err}"),
+            if let Some((datagram, from)) = multicast::receive(&self.socket, &mut buf, "SSDP") {
+                self.on_datagram(datagram, from);
             }
         }
         self.announce("ssdp:byebye");
@@ -291,7 +257,7 @@ impl Agent {
         self.pending = waiting;
         for pending in due {
             for target in pending.targets {
-                if !self.within_budget() {
+                if !self.budget.allow() {
                     return;
                 }
                 let message = self.search_answer(target, pending.to.ip());
@@ -300,15 +266,6 @@ impl Agent {
                 }
             }
         }
-    }
-
-    fn within_budget(&mut self) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.budget.0) >= Duration::from_secs(1) {
-            self.budget = (now, 0);
-        }
-        self.budget.1 += 1;
-        self.budget.1 <= MAX_ANSWERS_PER_SECOND
     }
 
     /// `(NT or ST, USN)` of a target.

@@ -240,8 +240,8 @@ fn gssdp_discover_sees_the_camera_come_and_go() {
 }
 
 #[test]
-fn gssdp_discover_hears_the_alive_of_a_camera_switched_on() {
-    let camera = announcing_camera();
+fn gssdp_discover_hears_the_alive_of_a_camera_switched_on_and_its_byebye_at_shutdown() {
+    let mut camera = announcing_camera();
     let Some(mut discover) = gssdp_discover("urn:schemas-upnp-org:device:Basic:1") else {
         return;
     };
@@ -255,6 +255,10 @@ fn gssdp_discover_hears_the_alive_of_a_camera_switched_on() {
     let listed = ("Location".to_owned(), location(&camera));
     discover.wait_until("the camera's device type", |lines| {
         resource_block(lines, "available", &usn).is_some_and(|block| block.contains(&listed))
+    });
+    camera.stop();
+    discover.wait_until("the byebye of the shutdown", |lines| {
+        resource_block(lines, "unavailable", &usn).is_some()
     });
 }
 

@@ -193,6 +193,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn upnp_announces_but_maps_no_port_unless_asked() {
+        let config: UpnpConfig = toml::from_str("").unwrap();
+        assert!(config.ssdp && !config.port_mapping);
+        assert_eq!(config.ssdp_port, 1900);
+        assert_eq!(config.gateway_search.to_string(), "239.255.255.250:1900");
+        let config: UpnpConfig =
+            toml::from_str("port_mapping = true\ngateway_search = \"127.0.0.1:1900\"").unwrap();
+        assert!(config.port_mapping);
+        let err = toml::from_str::<UpnpConfig>("portmapping = true")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("portmapping"), "{err}");
+        let err = toml::from_str::<UpnpConfig>("gateway_search = \"router\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("socket address"), "{err}");
+    }
+
+    #[test]
     fn a_camera_without_a_mac_keeps_the_uuid_it_drew() {
         let dir = tempfile::tempdir().unwrap();
         let first = camera_uuid([0; 6], 80, dir.path());

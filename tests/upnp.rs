@@ -9,7 +9,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use common::{table, value_of, wait_for, TestCamera, ADMIN, DEADLINE};
@@ -335,17 +335,25 @@ struct Router {
     client: Client,
     location: String,
     read: usize,
+    _alone: MutexGuard<'static, ()>,
 }
 
 /// The address the test router says is its external one (TEST-NET-3).
 const EXTERNAL_IP: &str = "203.0.113.7";
 
+/// One test router at a time: cameras find theirs by a multicast search on lo, which
+/// every router there would answer.
+static ONE_ROUTER: Mutex<()> = Mutex::new(());
+
 impl Router {
-    fn start() -> Option<Router> {
+    /// The router, refusing to map `refused` if given.
+    fn start(refused: Option<u16>) -> Option<Router> {
         let python = venv_program("python")?;
+        let alone = ONE_ROUTER.lock().unwrap_or_else(PoisonError::into_inner);
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/upnp_igd.py");
         let mut command = Command::new(python);
         command.arg(script).arg(EXTERNAL_IP);
+        command.args(refused.map(|port| port.to_string()));
         command.env("PYTHONUNBUFFERED", "1");
         let mut client = Client::spawn(&mut command).expect("start upnp_igd.py");
         client.wait_until("the router to listen", |lines| !lines.is_empty());
@@ -355,6 +363,7 @@ impl Router {
             client,
             location,
             read: 1,
+            _alone: alone,
         })
     }
 
@@ -387,7 +396,7 @@ fn upnp_status(camera: &TestCamera) -> String {
 
 #[test]
 fn the_router_maps_the_http_ports_renews_them_and_removes_them() {
-    let Some(mut router) = Router::start() else {
+    let Some(mut router) = Router::start(None) else {
         return;
     };
     // miniupnpc's upnpc, a real IGD client, agrees that the test router is one.
@@ -451,4 +460,35 @@ fn the_router_maps_the_http_ports_renews_them_and_removes_them() {
     deleted.sort_by_key(|port| port.as_u64());
     assert_eq!(deleted, expected);
     assert_eq!(upnp_status(&camera), "Disable");
+}
+
+#[test]
+fn a_port_the_router_refuses_leaves_the_cameras_address_and_the_others_are_still_removed() {
+    let second = ipcam_testkit::free_port();
+    let Some(mut router) = Router::start(Some(second)) else {
+        return;
+    };
+    let camera = TestCamera::start_with(|config| config.upnp.port_mapping = true);
+    let port = u64::from(camera.addr.port());
+    let query = format!("/network.cgi?UPnPEnable=1&SecondHTTPPortEnable=3&SecondHTTPPort={second}");
+    assert_eq!(camera.get(&query, ADMIN).status, 200);
+    let first = router.next_call("AddPortMapping");
+    assert_eq!(
+        (first["NewExternalPort"].clone(), first["refused"].clone()),
+        (Value::from(port), Value::from(false))
+    );
+    let refused = router.next_call("AddPortMapping");
+    assert_eq!(refused["NewExternalPort"], second);
+    assert_eq!(refused["refused"], true);
+    let ip = {
+        let rows = table(&camera.get("/inetwork.cgi", ADMIN));
+        value_of(&rows, "IPAddress").unwrap().to_owned()
+    };
+    assert_eq!(upnp_status(&camera), format!("Enable (IP : {ip})"));
+    // The port the router did map is removed when UPnP is switched off.
+    set_upnp(&camera, false);
+    assert_eq!(
+        router.next_call("DeletePortMapping")["NewExternalPort"],
+        port
+    );
 }

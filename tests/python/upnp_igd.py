@@ -4,7 +4,9 @@ announcer, description and SCPD documents, SOAP parsing and answers). Only the a
 bodies are here: mappings are kept in a table, and every call is printed as one JSON line
 on stdout, after a first line {"location": ...}. No firewall is touched.
 
-usage: upnp_igd.py EXTERNAL_IP
+usage: upnp_igd.py EXTERNAL_IP [REFUSED_PORT]
+  REFUSED_PORT: AddPortMapping of this external port fails with 718
+  ConflictInMappingEntry, as when another host holds it.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ from async_upnp_client.server import (
 )
 
 EXTERNAL_IP = sys.argv[1] if len(sys.argv) > 1 else "203.0.113.7"
+REFUSED_PORT = int(sys.argv[2]) if len(sys.argv) > 2 else None
 MAPPINGS = {}
 
 
@@ -88,7 +91,10 @@ class WanIpConnection(UpnpServerService):
     ) -> dict:
         args = dict(locals())
         del args["self"]
-        report({"action": "AddPortMapping", **args})
+        refused = NewExternalPort == REFUSED_PORT
+        report({"action": "AddPortMapping", "refused": refused, **args})
+        if refused:
+            raise UpnpActionError(error_code=718, error_desc="ConflictInMappingEntry")
         MAPPINGS[(NewProtocol, NewExternalPort)] = args
         return {}
 

@@ -88,6 +88,7 @@ impl PortMapper {
             config,
             status: Arc::clone(&status),
             gateway: None,
+            search_again: false,
             local: None,
         };
         let thread = std::thread::Builder::new()
@@ -144,7 +145,10 @@ enum MapError {
 struct Mapper {
     config: MappingConfig,
     status: Arc<Mutex<MappingStatus>>,
+    /// The router last found: kept after a failure, so that the ports it may still map
+    /// are removed at stop; searched for again before the next try.
     gateway: Option<Gateway>,
+    search_again: bool,
     /// The camera's address as the router sees it (NewInternalClient).
     local: Option<IpAddr>,
 }
@@ -168,7 +172,8 @@ impl Mapper {
                         log::warn!("UPnP port mapping: {err}; retrying with back-off");
                     }
                     failing = true;
-                    self.gateway = None;
+                    self.search_again = true;
+                    self.update_status(|status| status.external_ip = None);
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     wait
@@ -180,6 +185,10 @@ impl Mapper {
             }
         }
         self.unmap_all();
+    }
+
+    fn update_status(&self, change: impl FnOnce(&mut MappingStatus)) {
+        change(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     fn search(&self) -> Result<Gateway, MapError> {
@@ -196,17 +205,21 @@ impl Mapper {
     }
 
     /// Finds the gateway if needed, (re)maps every port and reads the external address.
+    /// Each port is recorded as mapped as soon as the router accepts it, so that a later
+    /// failure still leaves it to be removed at stop.
     fn map_all(&mut self) -> Result<(), MapError> {
-        let gateway = match self.gateway.take() {
-            Some(gateway) => gateway,
-            None => self.search()?,
+        if self.gateway.is_none() || self.search_again {
+            self.gateway = Some(self.search()?);
+            self.search_again = false;
+        }
+        let Some(gateway) = &self.gateway else {
+            return Ok(());
         };
         let local = multicast::local_address_towards(self.config.http.ip(), gateway.addr.ip());
         if !local.is_ipv4() {
             return Err(MapError::NotIpv4(gateway.addr));
         }
         let lease = u32::try_from(self.config.lease.as_secs()).unwrap_or(u32::MAX);
-        let mut mapped = Vec::new();
         for &port in &self.config.ports {
             gateway
                 .add_port(
@@ -217,22 +230,22 @@ impl Mapper {
                     &self.config.description,
                 )
                 .map_err(|err| MapError::Add(port, err))?;
-            mapped.push(port);
+            self.update_status(|status| {
+                if !status.mapped.contains(&port) {
+                    status.mapped.push(port);
+                }
+            });
         }
         let external_ip = gateway.get_external_ip()?;
-        if self.local.is_none() {
+        if self.local != Some(local) {
             log::info!(
                 "UPnP: router {} maps TCP {:?} of {external_ip} to {local}",
                 gateway.addr,
                 self.config.ports
             );
         }
-        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = MappingStatus {
-            external_ip: Some(external_ip),
-            mapped,
-        };
+        self.update_status(|status| status.external_ip = Some(external_ip));
         self.local = Some(local);
-        self.gateway = Some(gateway);
         Ok(())
     }
 

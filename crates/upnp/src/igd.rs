@@ -9,7 +9,7 @@
 //! be found or refuses is tried again with a growing back-off, and said once in the log
 //! per episode, not on every try.
 //!
-//! The SOAP and the gateway's description are `igd-next`'s (sync API: no async runtime).
+//! The SOAP calls and the router's description are [`crate::gateway`]'s.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -17,8 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use igd_next::{Gateway, PortMappingProtocol, SearchOptions};
-
+use crate::gateway::{self, Gateway, GatewayError};
 use crate::multicast;
 use crate::ssdp::{MULTICAST_GROUP, SSDP_PORT};
 
@@ -132,12 +131,10 @@ impl Drop for PortMapper {
 /// Why a round of mapping failed.
 #[derive(Debug, thiserror::Error)]
 enum MapError {
-    #[error("no Internet Gateway Device answered: {0}")]
-    Search(#[from] igd_next::SearchError),
-    #[error("the router refused to map port {0}: {1}")]
-    Add(u16, igd_next::AddPortError),
-    #[error("the router did not tell its external address: {0}")]
-    ExternalIp(#[from] igd_next::GetExternalIpError),
+    #[error("{0}")]
+    Gateway(#[from] GatewayError),
+    #[error("port {0}: {1}")]
+    Add(u16, GatewayError),
     #[error("the router's address {0} is not IPv4")]
     NotIpv4(SocketAddr),
 }
@@ -196,12 +193,7 @@ impl Mapper {
             ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             ip => ip,
         };
-        Ok(igd_next::search_gateway(SearchOptions {
-            bind_addr: SocketAddr::new(from, 0),
-            broadcast_address: self.config.search_to,
-            timeout: Some(SEARCH_TIME),
-            single_search_timeout: Some(SEARCH_TIME),
-        })?)
+        Ok(gateway::search(from, self.config.search_to, SEARCH_TIME)?)
     }
 
     /// Finds the gateway if needed, (re)maps every port and reads the external address.
@@ -222,8 +214,7 @@ impl Mapper {
         let lease = u32::try_from(self.config.lease.as_secs()).unwrap_or(u32::MAX);
         for &port in &self.config.ports {
             gateway
-                .add_port(
-                    PortMappingProtocol::TCP,
+                .add_port_mapping(
                     port,
                     SocketAddr::new(local, port),
                     lease,
@@ -236,7 +227,7 @@ impl Mapper {
                 }
             });
         }
-        let external_ip = gateway.get_external_ip()?;
+        let external_ip = gateway.external_ip()?;
         if self.local != Some(local) {
             log::info!(
                 "UPnP: router {} maps TCP {:?} of {external_ip} to {local}",
@@ -254,7 +245,7 @@ impl Mapper {
             std::mem::take(&mut *self.status.lock().unwrap_or_else(PoisonError::into_inner)).mapped;
         let Some(gateway) = &self.gateway else { return };
         for port in mapped {
-            match gateway.remove_port(PortMappingProtocol::TCP, port) {
+            match gateway.delete_port_mapping(port) {
                 Ok(()) => log::info!("UPnP: port mapping of TCP {port} removed"),
                 Err(err) => log::warn!("UPnP: cannot remove the mapping of TCP {port}: {err}"),
             }

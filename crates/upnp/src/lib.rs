@@ -4,10 +4,12 @@
 //! - [`ssdp`]: announcements and answers to searches (SSDP, UPnP Device Architecture 1.1);
 //! - [`description`]: the device description the announcements point at, and the
 //!   camera's stable UUID;
-//! - [`igd`]: port mapping on the router's Internet Gateway Device;
+//! - [`igd`]: port mapping on the router's Internet Gateway Device, over [`gateway`]'s
+//!   small IGD client;
 //! - [`multicast`]: where a discovery protocol joins its group (shared with WS-Discovery).
 
 pub mod description;
+pub mod gateway;
 pub mod igd;
 pub mod multicast;
 pub mod ssdp;

@@ -358,7 +358,7 @@ pub(crate) fn announce_admin_password(state_dir: &Path, admin: &str, password: &
 
 /// Replaces `name` in `dir` by a file holding `text`, mode 0600, in one rename: the file
 /// is never half-written or readable by others, whenever the process stops.
-fn write_private_atomically(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private_atomically(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
     let path = dir.join(name);
     let temp = dir.join(format!("{name}.tmp"));
     match fs::remove_file(&temp) {

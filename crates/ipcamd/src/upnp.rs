@@ -8,13 +8,14 @@
 //! a camera to the internet is a decision of whoever installs it, and the spec has no
 //! switch for it, so it is off unless the config file asks for it.
 
-use std::io::{self, Write as _};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use ipcam_api::State;
 use ipcam_upnp::{MappingConfig, PortMapper, Ssdp, SsdpConfig};
 use serde::Deserialize;
+
+use crate::config_worker::write_private_atomically;
 
 /// `[upnp]` of the daemon's config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,8 +88,7 @@ pub(crate) fn camera_uuid(mac: [u8; 6], http_port: u16, state_dir: &Path) -> Str
     if mac != [0; 6] {
         return ipcam_upnp::device_uuid(&mac, http_port);
     }
-    let path = state_dir.join(UUID_FILE);
-    if let Ok(stored) = std::fs::read_to_string(&path) {
+    if let Ok(stored) = std::fs::read_to_string(state_dir.join(UUID_FILE)) {
         let stored = stored.trim();
         if stored.len() == 36 {
             return stored.to_owned();
@@ -101,18 +101,13 @@ pub(crate) fn camera_uuid(mac: [u8; 6], http_port: u16, state_dir: &Path) -> Str
             ipcam_upnp::device_uuid(&mac, http_port)
         }
     };
-    if let Err(err) = write_atomically(&path, uuid.as_bytes()) {
-        log::warn!("UPnP: cannot keep the UUID in {}: {err}", path.display());
+    if let Err(err) = write_private_atomically(state_dir, UUID_FILE, &uuid) {
+        log::warn!(
+            "UPnP: cannot keep the UUID in {}: {err}",
+            state_dir.display()
+        );
     }
     uuid
-}
-
-fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
-    let temp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(content)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path)
 }
 
 /// The SSDP thread and the port mapper, matched to the state by [`Upnp::apply`].

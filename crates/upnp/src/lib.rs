@@ -8,6 +8,8 @@
 //!   small IGD client;
 //! - [`multicast`]: where a discovery protocol joins its group (shared with WS-Discovery).
 
+#![warn(missing_docs)]
+
 pub mod description;
 pub mod gateway;
 pub mod igd;

@@ -26,6 +26,8 @@ pub const MULTICAST_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
 pub const SSDP_PORT: u16 = 1900;
 /// How long control points may keep the camera in their cache without news.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(1800);
+/// The gap between the quick repeats of the first announcement.
+const REPEAT_GAP: Duration = Duration::from_millis(500);
 /// How often the thread looks at its stop flag while nothing arrives.
 const POLL: Duration = Duration::from_millis(200);
 /// Most datagrams answered per second; searches beyond it are dropped.
@@ -171,6 +173,9 @@ struct Agent {
     boot_id: u64,
     pending: Vec<Pending>,
     next_alive: Instant,
+    /// Quick repeats of the first announcement still to send: multicast over Wi-Fi is
+    /// lossy, and UDA 1.1 asks for each announcement to go out more than once.
+    repeats: u8,
     budget: AnswerBudget,
 }
 
@@ -190,6 +195,7 @@ impl Agent {
                 .map_or(1, |d| d.as_secs()),
             pending: Vec::new(),
             next_alive: Instant::now(),
+            repeats: 2,
             budget: AnswerBudget::new(MAX_ANSWERS_PER_SECOND),
         }
     }
@@ -201,6 +207,10 @@ impl Agent {
             if now >= self.next_alive {
                 self.announce("ssdp:alive");
                 self.next_alive = now + self.realive_interval();
+                if self.repeats > 0 {
+                    self.repeats -= 1;
+                    self.next_alive = now + REPEAT_GAP;
+                }
             }
             self.answer_due(now);
             let wake = self
@@ -451,16 +461,17 @@ mod tests {
         assert!(answer.contains(&format!("\r\nUSN: uuid:{UUID}\r\n")));
         assert!(answer.contains("\r\nCACHE-CONTROL: max-age=1800\r\n"));
         drop(ssdp);
-        let notices = received(&group, 6);
-        let alive: Vec<&String> = notices
+        let notices = until_three_byebyes(&group);
+        let alive = notices
             .iter()
             .filter(|n| n.contains("NTS: ssdp:alive"))
-            .collect();
+            .count();
         let byebye: Vec<&String> = notices
             .iter()
             .filter(|n| n.contains("NTS: ssdp:byebye"))
             .collect();
-        assert_eq!((alive.len(), byebye.len()), (3, 3), "{notices:?}");
+        // The first announcement and its quick repeats, three notices each.
+        assert!(alive >= 3 && alive % 3 == 0, "{notices:?}");
         for nt in ["upnp:rootdevice", &format!("uuid:{UUID}"), DEVICE_TYPE] {
             assert!(byebye
                 .iter()
@@ -469,16 +480,43 @@ mod tests {
         assert!(byebye.iter().all(|n| !n.contains("LOCATION")));
     }
 
-    fn received(socket: &UdpSocket, count: usize) -> Vec<String> {
+    #[test]
+    fn the_first_announcement_is_repeated() {
+        let group = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut config = SsdpConfig::new(UUID.into(), SocketAddr::from((Ipv4Addr::LOCALHOST, 80)));
+        config.port = 0;
+        config.notify_to = group.local_addr().unwrap();
+        let _ssdp = Ssdp::spawn(config).unwrap();
+        group
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let roots = (0..9)
+            .map(|_| {
+                let (len, _) = group.recv_from(&mut buf).unwrap();
+                String::from_utf8_lossy(&buf[..len]).into_owned()
+            })
+            .filter(|n| n.contains("NTS: ssdp:alive") && n.contains("\r\nNT: upnp:rootdevice\r\n"))
+            .count();
+        assert_eq!(roots, 3);
+    }
+
+    /// Every notice up to the third byebye.
+    fn until_three_byebyes(socket: &UdpSocket) -> Vec<String> {
         socket
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         let mut buf = [0u8; 2048];
-        (0..count)
-            .map(|_| {
-                let (len, _) = socket.recv_from(&mut buf).unwrap();
-                String::from_utf8_lossy(&buf[..len]).into_owned()
-            })
-            .collect()
+        let mut notices = Vec::new();
+        while notices
+            .iter()
+            .filter(|n: &&String| n.contains("ssdp:byebye"))
+            .count()
+            < 3
+        {
+            let (len, _) = socket.recv_from(&mut buf).unwrap();
+            notices.push(String::from_utf8_lossy(&buf[..len]).into_owned());
+        }
+        notices
     }
 }

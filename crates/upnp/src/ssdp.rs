@@ -250,8 +250,10 @@ impl Agent {
         if targets.is_empty() || self.pending.len() >= MAX_PENDING {
             return;
         }
+        // Within the first 80 % of MX: some control points (async-upnp-client) stop
+        // listening exactly MX seconds after their search, and the answer needs time too.
         let delay = search.mx.map_or(Duration::ZERO, |mx| {
-            Duration::from_secs(mx).mul_f64(random_fraction())
+            Duration::from_secs(mx).mul_f64(0.8 * random_fraction())
         });
         log::debug!("SSDP: {from} searched for {}", search.target);
         self.pending.push(Pending {

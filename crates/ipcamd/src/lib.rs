@@ -32,11 +32,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use ipcam_platform::{LinuxPlatform, SimPlatform};
 use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
 use ipcam_events::{Events, SystemClock};
 use ipcam_hal::{Gpio, Hal, Led, Serial};
 use ipcam_httpd::{Broadcast, Server, ServerHandle};
-use ipcam_platform::{LinuxPlatform, SimPlatform};
 use ipcam_ptz::Ptz;
 
 use crate::alarm::{AlarmParts, Alarms, TriggerOutputs};

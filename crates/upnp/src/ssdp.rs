@@ -206,11 +206,13 @@ impl Agent {
             let now = Instant::now();
             if now >= self.next_alive {
                 self.announce("ssdp:alive");
-                self.next_alive = now + self.realive_interval();
-                if self.repeats > 0 {
-                    self.repeats -= 1;
-                    self.next_alive = now + REPEAT_GAP;
-                }
+                self.next_alive = now
+                    + if self.repeats > 0 {
+                        self.repeats -= 1;
+                        REPEAT_GAP
+                    } else {
+                        self.realive_interval()
+                    };
             }
             self.answer_due(now);
             let wake = self

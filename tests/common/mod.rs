@@ -195,6 +195,8 @@ impl TestCamera {
         };
         // Tests that want WS-Discovery turn it on, on a port of their own.
         config.onvif.discovery = false;
+        // Tests that want SSDP turn it on (UPnPEnable=1 would announce on 1900 of lo).
+        config.upnp.ssdp = false;
         // Any free port: tests run side by side, and each camera serves RTSP.
         config.rtsp.port = 0;
         // A camera on the Linux platform backend writes its OS files here, never to /etc.

@@ -12,6 +12,7 @@
 //! | `/`, `/index.html`, `/web/...` (web page)     | [`Access::Viewer`]             |
 //! | NVR aliases: `/image/jpeg.cgi` (snapshot); `/video.cgi`, `/video/mjpg.cgi`, `/video.mjpg` (stream) | [`Access::Viewer`], as `/image.jpg` and `/mjpeg.cgi` |
 //! | `/onvif/device_service`, `/onvif/media_service`, `/onvif/ptz_service` | [`Access::InMessage`] |
+//! | `/upnp/device.xml` (UPnP device description) | [`Access::Public`]             |
 //! | anything else                                | not found (`None`)             |
 //!
 //! [`Access::Viewer`] is the only level anonymous clients reach, and only while access
@@ -24,6 +25,11 @@
 //! principal (an HTTP Basic login, if sent, is still checked and rate-limited here), and
 //! the ONVIF service checks each operation against the same roles (`ipcam-onvif`'s
 //! operation table: viewers read media, privilege 1 steers, the administrator lists users).
+//!
+//! The UPnP device description is [`Access::Public`]: UPnP has no login, and Windows'
+//! network view and UPnP scanners read it before anyone logs in. It says only what the
+//! login prompt says (the camera's name) plus the model and the page's URL, and the
+//! daemon serves it only while `UPnPEnable=1`.
 
 use std::net::IpAddr;
 
@@ -134,6 +140,8 @@ pub enum Access {
     /// The login travels inside the message (ONVIF SOAP) and the handler checks it per
     /// operation; this check lets any principal through.
     InMessage,
+    /// Anyone, whatever access control says: a discovery document (no login exists).
+    Public,
 }
 
 /// The outcome of [`decide`].
@@ -144,6 +152,9 @@ pub enum Decision {
     /// Answer 401 with `WWW-Authenticate`.
     Challenge,
 }
+
+/// The UPnP device description, the `LOCATION` of the camera's SSDP messages.
+pub const UPNP_DESCRIPTION_PATH: &str = "/upnp/device.xml";
 
 /// Paths of the web page shell, served to viewers.
 const PAGE_PATHS: &[&str] = &["/", "/index.html", "/index.htm"];
@@ -178,6 +189,7 @@ pub fn required_access<'a>(
             Some(Access::Viewer)
         }
         _ if ONVIF_PATHS.contains(&path) => Some(Access::InMessage),
+        UPNP_DESCRIPTION_PATH => Some(Access::Public),
         // Extension: when and why events happened; a viewer sees the pictures anyway.
         "/eventlog.cgi" => Some(Access::Viewer),
         "/iocontrol.cgi" => Some(iocontrol_access(param_names)),
@@ -222,13 +234,14 @@ fn iocontrol_access<'a>(param_names: impl IntoIterator<Item = &'a str>) -> Acces
 pub fn decide(access: Access, principal: &Principal, access_control_enabled: bool) -> Decision {
     let allowed = match principal {
         Principal::Anonymous => {
-            access == Access::InMessage || (access == Access::Viewer && !access_control_enabled)
+            matches!(access, Access::InMessage | Access::Public)
+                || (access == Access::Viewer && !access_control_enabled)
         }
         Principal::User { role, .. } => match access {
             Access::Viewer => true,
             Access::Operator => *role >= Role::Operator,
             Access::Admin => *role == Role::Admin,
-            Access::InMessage => true,
+            Access::InMessage | Access::Public => true,
         },
     };
     if allowed {
@@ -437,6 +450,15 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn the_upnp_description_is_public_but_a_wrong_login_is_still_refused() {
+        assert_eq!(
+            row(UPNP_DESCRIPTION_PATH, &[]),
+            [true, true, true, true, false, true]
+        );
+        assert_eq!(required_access("/upnp/", []), None);
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub mod timezone;
 pub use auth::{
     authenticate, authenticate_proof, authorize, decide, required_access, Access, BadCredentials,
     Decision, Denied, Principal, Role, ONVIF_PATHS, SNAPSHOT_ALIASES, STREAM_ALIASES,
+    UPNP_DESCRIPTION_PATH,
 };
 pub use error::ApiError;
 pub use motion::MotionConfig;

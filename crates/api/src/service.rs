@@ -108,6 +108,9 @@ pub struct RuntimeInfo<'a> {
     pub latest_frame_size: Option<usize>,
     /// Tries a newly enabled second HTTP port before it is saved; `None` accepts any.
     pub open_port: Option<PortOpener<'a>>,
+    /// The router's external address while UPnP maps the HTTP ports (`UpnP` of
+    /// `/inetwork.cgi`; the camera's own address otherwise).
+    pub upnp_external_ip: Option<IpAddr>,
 }
 
 impl std::fmt::Debug for RuntimeInfo<'_> {
@@ -119,6 +122,7 @@ impl std::fmt::Debug for RuntimeInfo<'_> {
             .field("viewers", &self.viewers)
             .field("latest_frame_size", &self.latest_frame_size)
             .field("open_port", &self.open_port.is_some())
+            .field("upnp_external_ip", &self.upnp_external_ip)
             .finish()
     }
 }
@@ -803,7 +807,7 @@ impl ConfigService {
             Resource::ISystem => self.render_isystem(runtime, &mut out)?,
             Resource::ActiveUser => self.render_active_users(runtime, &mut out),
             Resource::IImage => render_iimage(&self.state.image, runtime, &mut out),
-            Resource::INetwork => self.render_inetwork(&mut out)?,
+            Resource::INetwork => self.render_inetwork(runtime, &mut out)?,
             Resource::IWireless => self.render_iwireless(&mut out)?,
             _ => {}
         }
@@ -840,7 +844,7 @@ impl ConfigService {
         }
     }
 
-    fn render_inetwork(&self, out: &mut String) -> Result<(), ApiError> {
+    fn render_inetwork(&self, runtime: &RuntimeInfo<'_>, out: &mut String) -> Result<(), ApiError> {
         let info = self.platform.network()?;
         let config = &self.state.network;
         line(out, "IPAddress", info.ip);
@@ -856,7 +860,8 @@ impl ConfigService {
             format_args!("{second} (Port : {})", config.second_http_port),
         );
         if config.upnp_enable == 1 {
-            line(out, "UpnP", format_args!("Enable (IP : {})", info.ip));
+            let ip = runtime.upnp_external_ip.unwrap_or(IpAddr::V4(info.ip));
+            line(out, "UpnP", format_args!("Enable (IP : {ip})"));
         } else {
             line(out, "UpnP", "Disable");
         }

@@ -14,6 +14,7 @@ const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     viewers: &[],
     latest_frame_size: Some(12345),
     open_port: None,
+    upnp_external_ip: None,
 };
 
 fn service() -> (tempfile::TempDir, ConfigService) {

@@ -65,6 +65,8 @@ pub struct Config {
     pub platform: PlatformConfig,
     /// ONVIF services and WS-Discovery.
     pub onvif: crate::onvif::OnvifConfig,
+    /// SSDP announcements and router port mapping while `UPnPEnable=1`.
+    pub upnp: crate::upnp::UpnpConfig,
     /// Event frames, the event log and the alarm inputs' debounce.
     pub events: EventsConfig,
     /// The RTSP server.
@@ -82,6 +84,7 @@ impl Default for Config {
             hal: HalConfig::default(),
             platform: PlatformConfig::default(),
             onvif: crate::onvif::OnvifConfig::default(),
+            upnp: crate::upnp::UpnpConfig::default(),
             events: EventsConfig::default(),
             rtsp: RtspConfig::default(),
         }

@@ -23,6 +23,7 @@ mod presets;
 mod routes;
 mod rtsp;
 pub mod systemd;
+pub mod upnp;
 mod web;
 
 use std::io;
@@ -240,6 +241,12 @@ impl Daemon {
         routes.rtsp_addr = rtsp.as_ref().map(|r| r.addr);
         routes.discovery = config.onvif.enabled && config.onvif.discovery;
         routes.limiter = logins;
+        let upnp_uuid = upnp::camera_uuid(identity.mac, main_addr.port(), &config.state_dir);
+        routes.upnp = Some(upnp::Identity {
+            uuid: upnp_uuid.clone(),
+            model: config.platform.model.clone(),
+            fallback_authority: main_addr.to_string(),
+        });
         let (server, handle) = Server::new(config.server.limits(), routes)
             .map_err(io_error("cannot create the HTTP event loop"))?;
         let plant = Plant {
@@ -254,6 +261,7 @@ impl Daemon {
             model: config.platform.model.clone(),
             access,
             state_dir: config.state_dir.clone(),
+            upnp: upnp::Upnp::new(config.upnp.clone(), main_addr, upnp_uuid),
         };
         let shared_state = service.shared();
         let config_thread = config_worker::spawn(service, plant, job_inbox)

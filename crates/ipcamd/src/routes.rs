@@ -21,7 +21,7 @@ use bytes::Bytes;
 use crossbeam_channel::{Sender, TrySendError};
 use ipcam_api::{
     authorize, ActiveViewer, LoginLimiter, Principal, Resource, Role, SharedState, ONVIF_PATHS,
-    SNAPSHOT_ALIASES, STREAM_ALIASES,
+    SNAPSHOT_ALIASES, STREAM_ALIASES, UPNP_DESCRIPTION_PATH,
 };
 use ipcam_hal::Led;
 use ipcam_httpd::{
@@ -128,6 +128,8 @@ pub(crate) struct Routes {
     streaming: bool,
     /// The ONVIF services, unless `[onvif] enabled = false`.
     onvif: Option<onvif::Endpoint>,
+    /// What the UPnP device description says (served while `UPnPEnable=1`).
+    pub(crate) upnp: Option<crate::upnp::Identity>,
 }
 
 impl Routes {
@@ -159,6 +161,7 @@ impl Routes {
             viewers: Vec::new(),
             streaming: false,
             onvif,
+            upnp: None,
         }
     }
 
@@ -367,6 +370,19 @@ impl Routes {
         })
     }
 
+    /// The UPnP device description; 404 while `UPnPEnable=0`, as for any unknown path.
+    fn upnp_description(&self, request: &Request) -> Response {
+        let state = self.state.load();
+        let description = self
+            .upnp
+            .as_ref()
+            .and_then(|upnp| upnp.description(&state, request.host.as_deref()));
+        match description {
+            Some(xml) => Response::new(Status::Ok, ipcam_upnp::description::CONTENT_TYPE, xml),
+            None => Response::error(Status::NotFound, "not found"),
+        }
+    }
+
     fn onvif_tick(&mut self, now: Instant) {
         let Some(endpoint) = self.onvif.as_mut() else {
             return;
@@ -479,6 +495,7 @@ impl Handler for Routes {
             }
             "/iocontrol.cgi" => self.io_status(&principal).into(),
             "/eventlog.cgi" => self.controls.event_log(&request.params).into(),
+            UPNP_DESCRIPTION_PATH => self.upnp_description(request).into(),
             "/pantiltcontrol.cgi" => self.pan_tilt(request),
             "/comport.cgi" => self
                 .controls

@@ -1,8 +1,7 @@
 //! WS-Discovery (2005/04, as ONVIF uses it): how NVRs find the camera.
 //!
-//! A thread listens on UDP port 3702, joined to the multicast group 239.255.255.250 on
-//! every interface that is up and can multicast (a camera often has a wired and a
-//! wireless one), and
+//! A thread listens on UDP port 3702, joined to the multicast group 239.255.255.250 where
+//! the camera serves HTTP (the rule SSDP follows too: `ipcam_upnp::multicast`), and
 //! answers every `Probe` whose types and scopes the camera matches with a `ProbeMatch`
 //! sent to the prober: types `dn:NetworkVideoTransmitter tds:Device`, the scopes of
 //! `GetScopes`, the device service address as XAddrs, and an endpoint reference that
@@ -13,14 +12,12 @@
 //! the log. Replies are rate-limited, so the camera cannot be used to amplify a flood of
 //! spoofed probes.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use sha1::{Digest as _, Sha1};
-use socket2::{Domain, Protocol, Socket, Type};
+use ipcam_upnp::description;
+use ipcam_upnp::multicast::{self, AnswerBudget, GroupMember};
 
 use crate::soap::{self, NS_WSA};
 use crate::xml::{escape, Element};
@@ -49,164 +46,57 @@ pub struct DiscoveryConfig {
 }
 
 /// The running discovery thread; dropping it sends `Bye` and stops it.
-pub struct Discovery {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    local_addr: SocketAddr,
-    multicast: bool,
-}
-
-/// Joins the group where the camera serves HTTP: on the listener's own address when it is
-/// bound to one (loopback included, so a camera on 127.0.0.1 is discovered on this host
-/// only and never announces itself to the network with an address nobody there can
-/// reach), else on every interface that is up and can multicast, else on the one the
-/// kernel picks. Returns the interfaces joined (`0.0.0.0` for the kernel's pick).
-fn join_group(socket: &Socket, http: IpAddr) -> Vec<Ipv4Addr> {
-    let join = |ip: &Ipv4Addr| match socket.join_multicast_v4(&MULTICAST_GROUP, ip) {
-        Ok(()) => true,
-        Err(err) => {
-            log::warn!("WS-Discovery: cannot join {MULTICAST_GROUP} on {ip}: {err}");
-            false
-        }
-    };
-    let only = match http {
-        IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
-        IpAddr::V6(ip) if ip.is_loopback() => Some(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if !ip.is_unspecified() => {
-            log::info!("WS-Discovery: HTTP listens on {ip} only; answering unicast probes only");
-            return Vec::new();
-        }
-        _ => None,
-    };
-    if let Some(ip) = only {
-        return [ip].into_iter().filter(join).collect();
-    }
-    let mut joined: Vec<Ipv4Addr> = multicast_interfaces().into_iter().filter(join).collect();
-    if joined.is_empty() {
-        match socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::UNSPECIFIED) {
-            Ok(()) => joined.push(Ipv4Addr::UNSPECIFIED),
-            Err(err) => log::warn!(
-                "WS-Discovery: cannot join {MULTICAST_GROUP} ({err}); answering unicast \
-                 probes only"
-            ),
-        }
-    }
-    joined
-}
-
-/// IPv4 addresses of the interfaces that are up and can multicast, loopback left out.
-fn multicast_interfaces() -> Vec<Ipv4Addr> {
-    use nix::net::if_::InterfaceFlags;
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
-        return Vec::new();
-    };
-    let mut ips: Vec<Ipv4Addr> = addrs
-        .filter(|a| {
-            a.flags
-                .contains(InterfaceFlags::IFF_UP | InterfaceFlags::IFF_MULTICAST)
-                && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
-        })
-        .filter_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|sin| sin.ip()))
-        .collect();
-    ips.dedup();
-    ips
-}
+pub struct Discovery(GroupMember);
 
 impl Discovery {
     /// Binds the socket, joins the group if it can, sends `Hello` and starts answering.
     pub fn spawn(config: DiscoveryConfig) -> std::io::Result<Discovery> {
-        let socket = bind(config.port)?;
-        let interfaces = join_group(&socket, config.http.ip());
-        let multicast = !interfaces.is_empty();
-        let socket: UdpSocket = socket.into();
-        socket.set_read_timeout(Some(POLL))?;
-        let local_addr = socket.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut responder = Responder::new(config, socket, interfaces);
-        let thread = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("ws-discovery".into())
-                .spawn(move || responder.run(&stop))?
-        };
-        log::info!("WS-Discovery on udp {local_addr} (multicast: {multicast})");
-        Ok(Discovery {
-            stop,
-            thread: Some(thread),
-            local_addr,
-            multicast,
-        })
+        let (port, http) = (config.port, config.http.ip());
+        GroupMember::spawn(
+            "WS-Discovery",
+            port,
+            MULTICAST_GROUP,
+            http,
+            |socket, interfaces, stop| {
+                if let Err(err) = socket.set_read_timeout(Some(POLL)) {
+                    log::warn!("WS-Discovery: {err}");
+                }
+                Responder::new(config, socket, interfaces).run(stop)
+            },
+        )
+        .map(Discovery)
     }
 
     /// The address the socket is bound to (its port, with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.0.local_addr()
     }
 
     /// Whether the multicast group was joined.
     pub fn multicast(&self) -> bool {
-        self.multicast
+        self.0.multicast()
     }
-}
-
-impl Drop for Discovery {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn bind(port: u16) -> std::io::Result<Socket> {
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    // Other WS-Discovery agents on the host may hold 3702 too.
-    socket.set_reuse_address(true)?;
-    socket.set_multicast_loop_v4(true)?;
-    socket.set_multicast_ttl_v4(1)?;
-    socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port).into())?;
-    Ok(socket)
 }
 
 /// The endpoint reference: a name-based (version 5 layout) UUID of the MAC, the same on
 /// every start.
 pub fn endpoint_uuid(mac: &[u8; 6]) -> String {
-    let mut sha = Sha1::new();
-    sha.update(b"ipcam-onvif device ");
-    sha.update(mac);
-    let hash = sha.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&hash[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x50;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    format!("urn:uuid:{}", uuid_text(&bytes))
-}
-
-fn uuid_text(bytes: &[u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
+        "urn:uuid:{}",
+        description::name_based_uuid(b"ipcam-onvif device ", mac)
     )
 }
 
 fn random_message_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
+    let uuid = description::random_uuid().unwrap_or_else(|_| {
         // No entropy: a time-based id is still unique enough for a message id.
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        bytes = nanos.to_be_bytes();
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    format!("urn:uuid:{}", uuid_text(&bytes))
+        description::name_based_uuid(b"ipcam-onvif message ", &nanos.to_be_bytes())
+    });
+    format!("urn:uuid:{uuid}")
 }
 
 /// The discovery thread's state.
@@ -218,7 +108,7 @@ struct Responder {
     endpoint: String,
     instance_id: u64,
     message_number: u64,
-    budget: (Instant, u32),
+    budget: AnswerBudget,
 }
 
 impl Responder {
@@ -229,7 +119,7 @@ impl Responder {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs()),
             message_number: 0,
-            budget: (Instant::now(), 0),
+            budget: AnswerBudget::new(MAX_REPLIES_PER_SECOND),
             config,
             socket,
             interfaces,
@@ -240,14 +130,9 @@ impl Responder {
         self.announce("Hello");
         let mut buf = vec![0u8; 65_536];
         while !stop.load(Ordering::Acquire) {
-            match self.socket.recv_from(&mut buf) {
-                Ok((len, from)) => self.on_datagram(&buf[..len], from),
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(err) => log::warn!("WS-Discovery receive failed: {err}"),
+            let received = multicast::receive(&self.socket, &mut buf, "WS-Discovery");
+            if let Some((datagram, from)) = received {
+                self.on_datagram(datagram, from);
             }
         }
         self.announce("Bye");
@@ -264,7 +149,7 @@ impl Responder {
             return;
         }
         let scopes = (self.config.scopes)();
-        if !probe_matches(&envelope.operation, &scopes) || !self.within_budget() {
+        if !probe_matches(&envelope.operation, &scopes) || !self.budget.allow() {
             return;
         }
         let relates_to = envelope.message_id.unwrap_or_default();
@@ -283,29 +168,9 @@ impl Responder {
         }
     }
 
-    fn within_budget(&mut self) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.budget.0) >= Duration::from_secs(1) {
-            self.budget = (now, 0);
-        }
-        self.budget.1 += 1;
-        self.budget.1 <= MAX_REPLIES_PER_SECOND
-    }
-
-    /// The address to put in XAddrs for a peer at `peer`: the HTTP listener's own address
-    /// when it listens on one, else the local address the kernel routes to the peer from.
+    /// The address to put in XAddrs for a peer at `peer`.
     fn xaddr_ip(&self, peer: IpAddr) -> IpAddr {
-        let http = self.config.http.ip();
-        if !http.is_unspecified() {
-            return http;
-        }
-        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-            .and_then(|probe| {
-                probe.connect((peer, DISCOVERY_PORT))?;
-                probe.local_addr()
-            })
-            .map(|local| local.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        multicast::local_address_towards(self.config.http.ip(), peer)
     }
 
     fn description(&self, scopes: &[String], ip: IpAddr) -> String {

@@ -1,0 +1,184 @@
+//! What the updater is told: the owner's settings from `/network.cgi`, and the daemon's
+//! options (a self-hosted server, intervals), checked once at start.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use ipcam_api::NetworkConfig;
+
+use crate::schedule::Timing;
+
+/// The DDNS rows of `/network.cgi`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct DdnsSettings {
+    /// `DDNSEnable`.
+    pub enabled: bool,
+    /// `DDNSProvider`: an ID of the spec's Table 2.
+    pub provider: String,
+    /// `DDNSHostName`.
+    pub host_name: String,
+    /// `DDNSUserName`.
+    pub user_name: String,
+    /// `DDNSPassword`: never shown by `Debug`, never logged.
+    pub password: String,
+}
+
+impl fmt::Debug for DdnsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DdnsSettings")
+            .field("enabled", &self.enabled)
+            .field("provider", &self.provider)
+            .field("host_name", &self.host_name)
+            .field("user_name", &self.user_name)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl From<&NetworkConfig> for DdnsSettings {
+    fn from(config: &NetworkConfig) -> Self {
+        DdnsSettings {
+            enabled: config.ddns_enable == 1,
+            provider: config.ddns_provider.clone(),
+            host_name: config.ddns_host_name.clone(),
+            user_name: config.ddns_user_name.clone(),
+            password: config.ddns_password.clone(),
+        }
+    }
+}
+
+/// The daemon's options for the updater (`[ddns]` of its configuration file).
+#[derive(Debug, Clone, Default)]
+pub struct DdnsOptions {
+    /// An update URL used for every provider instead of its own ([`parse_server_url`]):
+    /// a self-hosted dyndns2 server, or a test's.
+    pub server: Option<String>,
+    /// DER certificates trusted alone for the update server's TLS (a self-hosted CA);
+    /// `None`: the webpki roots.
+    pub only_roots: Option<Vec<Vec<u8>>>,
+    /// Refresh, address check and retry intervals.
+    pub timing: Timing,
+    /// Longest an update may take, connection included.
+    pub timeout: Duration,
+}
+
+/// Why a server URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerUrlError {
+    /// Neither `http://` nor `https://`.
+    #[error("must start with https:// or http://")]
+    Scheme,
+    /// No host after the scheme.
+    #[error("has no host")]
+    NoHost,
+    /// Credentials, a query or a fragment: the updater adds its own.
+    #[error("must not hold a user name, query or fragment")]
+    Extra,
+}
+
+/// Checks an update server URL, `https://HOST[:PORT][/PATH]` (or `http://`), and gives the
+/// URL to send updates to: its path, `/nic/update` when it has none.
+pub fn parse_server_url(url: &str) -> Result<String, ServerUrlError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(ServerUrlError::Scheme)?;
+    if rest.contains(['@', '?', '#']) || rest.contains(char::is_whitespace) {
+        return Err(ServerUrlError::Extra);
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.is_empty() {
+        return Err(ServerUrlError::NoHost);
+    }
+    let path = if path.is_empty() || path == "/" {
+        "/nic/update"
+    } else {
+        path
+    };
+    let scheme = &url[..url.len() - rest.len()];
+    Ok(format!("{scheme}{authority}{path}"))
+}
+
+/// Whether an address is reachable from the Internet, so worth sending as `myip`.
+/// Private, shared (CGNAT), loopback, link-local, documentation, benchmarking,
+/// multicast and reserved addresses are not: behind them the server's view of the
+/// request's source address is the right one.
+pub fn is_public(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 192 && b == 0 && c == 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_get_the_default_path_and_bad_ones_are_named() {
+        assert_eq!(
+            parse_server_url("http://127.0.0.1:8245").as_deref(),
+            Ok("http://127.0.0.1:8245/nic/update")
+        );
+        assert_eq!(
+            parse_server_url("https://ddns.example.org/").as_deref(),
+            Ok("https://ddns.example.org/nic/update")
+        );
+        assert_eq!(
+            parse_server_url("https://ddns.example.org/update").as_deref(),
+            Ok("https://ddns.example.org/update")
+        );
+        assert_eq!(parse_server_url("ftp://x"), Err(ServerUrlError::Scheme));
+        assert_eq!(parse_server_url("https:///x"), Err(ServerUrlError::NoHost));
+        assert_eq!(
+            parse_server_url("https://me:pw@ddns.example.org"),
+            Err(ServerUrlError::Extra)
+        );
+        assert_eq!(
+            parse_server_url("https://ddns.example.org/u?x=1"),
+            Err(ServerUrlError::Extra)
+        );
+    }
+
+    #[test]
+    fn only_internet_addresses_are_public() {
+        for ip in ["81.2.69.160", "8.8.8.8", "100.128.0.1", "172.32.0.1"] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.0.20",
+            "100.64.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "203.0.113.7",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.0.8",
+        ] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let settings = DdnsSettings {
+            password: "hunter2".into(),
+            ..DdnsSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

@@ -1,6 +1,7 @@
 //! Real servers for tests, on 127.0.0.1: an FTP server (libunftp with its file system
-//! backend) and a small SMTP sink. The event workers' own tests and the daemon's black-box
-//! tests both deliver to them, so there is one copy of each, not one per test suite.
+//! backend), a small SMTP sink and a dyndns2 update server. The workers' own tests and
+//! the daemon's black-box tests both talk to them, so there is one copy of each, not one
+//! per test suite.
 //!
 //! Dev-only: no crate of the camera depends on it outside `[dev-dependencies]`.
 
@@ -8,6 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 
 pub mod clips;
+pub mod dyndns;
 pub mod ftp;
 pub mod smtp;
 

@@ -100,6 +100,9 @@ pub struct RuntimeInfo<'a> {
     pub latest_frame_size: Option<usize>,
     /// Tries a newly enabled second HTTP port before it is saved; `None` accepts any.
     pub open_port: Option<PortOpener<'a>>,
+    /// The DDNS updater's state, shown as `DynamicDNS=Enable (...)` while DDNS is
+    /// enabled (`good 81.2.69.160`, `badauth`); `None` shows just `Enable`.
+    pub ddns_status: Option<&'a str>,
 }
 
 impl std::fmt::Debug for RuntimeInfo<'_> {
@@ -111,6 +114,7 @@ impl std::fmt::Debug for RuntimeInfo<'_> {
             .field("viewers", &self.viewers)
             .field("latest_frame_size", &self.latest_frame_size)
             .field("open_port", &self.open_port.is_some())
+            .field("ddns_status", &self.ddns_status)
             .finish()
     }
 }
@@ -683,7 +687,7 @@ impl ConfigService {
             Resource::ISystem => self.render_isystem(runtime, &mut out)?,
             Resource::ActiveUser => self.render_active_users(runtime, &mut out),
             Resource::IImage => render_iimage(&self.state.image, runtime, &mut out),
-            Resource::INetwork => self.render_inetwork(&mut out)?,
+            Resource::INetwork => self.render_inetwork(runtime.ddns_status, &mut out)?,
             Resource::IWireless => self.render_iwireless(&mut out)?,
             _ => {}
         }
@@ -720,7 +724,7 @@ impl ConfigService {
         }
     }
 
-    fn render_inetwork(&self, out: &mut String) -> Result<(), ApiError> {
+    fn render_inetwork(&self, ddns: Option<&str>, out: &mut String) -> Result<(), ApiError> {
         let info = self.platform.network()?;
         let config = &self.state.network;
         line(out, "IPAddress", info.ip);
@@ -728,7 +732,13 @@ impl ConfigService {
         line(out, "DefaultGateway", info.gateway);
         line(out, "PrimaryDNSAddress", info.dns1);
         line(out, "SecondaryDNSAddress", info.dns2);
-        line(out, "DynamicDNS", enable_text(config.ddns_enable == 1));
+        // The spec's leading word stays first, so clients that read Enable/Disable still do.
+        match ddns {
+            Some(status) if config.ddns_enable == 1 => {
+                line(out, "DynamicDNS", format_args!("Enable ({status})"))
+            }
+            _ => line(out, "DynamicDNS", enable_text(config.ddns_enable == 1)),
+        }
         let second = enable_text(config.second_port().is_some());
         line(
             out,

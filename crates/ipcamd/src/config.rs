@@ -69,6 +69,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// The RTSP server.
     pub rtsp: RtspConfig,
+    /// The dynamic DNS updater.
+    pub ddns: crate::ddns::DdnsConfig,
 }
 
 impl Default for Config {
@@ -84,6 +86,7 @@ impl Default for Config {
             onvif: crate::onvif::OnvifConfig::default(),
             events: EventsConfig::default(),
             rtsp: RtspConfig::default(),
+            ddns: crate::ddns::DdnsConfig::default(),
         }
     }
 }
@@ -309,7 +312,13 @@ impl Config {
             ),
         ];
         let events = self.events.checks();
-        match checks.into_iter().chain(events).find(|(bad, _, _)| *bad) {
+        let ddns = self.ddns.checks();
+        match checks
+            .into_iter()
+            .chain(events)
+            .chain(ddns)
+            .find(|(bad, _, _)| *bad)
+        {
             Some((_, key, reason)) => Err(ConfigError::Value { key, reason }),
             None => Ok(()),
         }
@@ -390,6 +399,10 @@ mod tests {
         assert!(err.contains("server.max_connections"), "{err}");
         let err = parse("[rtsp]\nmax_sessions = 0\n").unwrap_err().to_string();
         assert!(err.contains("rtsp.max_sessions"), "{err}");
+        let err = parse("[ddns]\nserver = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ddns.server"), "{err}");
         let err = Config::load(Path::new("/nonexistent/ipcamd.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ipcamd.toml"));
     }

@@ -17,6 +17,7 @@ mod client;
 pub mod config;
 mod config_worker;
 mod control;
+pub mod ddns;
 mod logins;
 pub mod onvif;
 mod presets;
@@ -31,11 +32,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ipcam_platform::{LinuxPlatform, SimPlatform};
 use ipcam_api::{ConfigService, InitialAdmin, LoadSource, Platform};
 use ipcam_events::{Events, SystemClock};
 use ipcam_hal::{Gpio, Hal, Led, Serial};
 use ipcam_httpd::{Broadcast, Server, ServerHandle};
+use ipcam_platform::{LinuxPlatform, SimPlatform};
 use ipcam_ptz::Ptz;
 
 use crate::alarm::{AlarmParts, Alarms, TriggerOutputs};
@@ -82,6 +83,9 @@ pub enum DaemonError {
     /// The FTP and e-mail workers cannot start.
     #[error("events: {0}")]
     Events(#[from] ipcam_events::EventsError),
+    /// The dynamic DNS updater cannot start.
+    #[error("ddns: {0}")]
+    Ddns(#[from] ipcam_ddns::DdnsError),
     /// The pan-tilt controller cannot start.
     #[error("pan-tilt: {0}")]
     Ptz(#[from] ipcam_ptz::PtzError),
@@ -114,6 +118,7 @@ pub struct Daemon {
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
     _events: Events,
+    _ddns: ipcam_ddns::Ddns,
     discovery: Option<ipcam_onvif::Discovery>,
     _alarms: Alarms,
 }
@@ -154,6 +159,8 @@ impl Daemon {
         if let Err(err) = events.handle().apply_state(&state) {
             log::error!("some stored upload/e-mail settings are unusable: {err}");
         }
+        // Handed its settings by the configuration thread, at start and on every change.
+        let ddns = ddns::spawn(config, service.shared())?;
         let (tap, tapped) = alarm::frame_tap();
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
@@ -251,6 +258,7 @@ impl Daemon {
             ptz: ptz.handle(),
             events: events.handle(),
             alarms: alarms.handle(),
+            ddns: ddns.handle(),
             model: config.platform.model.clone(),
             access,
             state_dir: config.state_dir.clone(),
@@ -278,6 +286,7 @@ impl Daemon {
             serial_probe,
             _ptz: ptz,
             _events: events,
+            _ddns: ddns,
             discovery,
             _alarms: alarms,
         })

@@ -1,0 +1,137 @@
+//! The daemon's side of dynamic DNS: the `[ddns]` keys of its configuration file, where
+//! the camera's own address comes from, and starting the updater of `ipcam-ddns`.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use ipcam_api::{Platform, SharedState};
+use ipcam_ddns::{AddressSource, Ddns, DdnsOptions, ServerUrlError, Timing};
+use ipcam_platform::LinuxPlatform;
+use serde::Deserialize;
+
+use crate::config::{Config, PlatformBackend};
+
+/// `[ddns]`: how the updater reaches the providers and how often.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DdnsConfig {
+    /// Update URL used instead of every provider's own: a self-hosted dyndns2 server
+    /// (`https://HOST[:PORT][/PATH]`, path `/nic/update` when none), or a test's
+    /// `http://127.0.0.1:PORT`. Plain HTTP is possible only through this key. Empty: each
+    /// provider's own HTTPS server.
+    pub server: String,
+    /// Hours after a `good` before the name is refreshed (doubling after each `nochg`).
+    pub refresh_hours: u64,
+    /// Seconds between looks at the camera's own address.
+    pub address_check_secs: u64,
+    /// Seconds before the first retry after a passing failure (911, dnserr, network).
+    pub retry_min_secs: u64,
+    /// Longest wait, in seconds, between retries.
+    pub retry_max_secs: u64,
+    /// Seconds an update may take, connection included.
+    pub timeout_secs: u64,
+}
+
+impl Default for DdnsConfig {
+    fn default() -> Self {
+        let timing = Timing::default();
+        DdnsConfig {
+            server: String::new(),
+            refresh_hours: timing.refresh.as_secs() / 3600,
+            address_check_secs: timing.address_check.as_secs(),
+            retry_min_secs: timing.retry_min.as_secs(),
+            retry_max_secs: timing.retry_max.as_secs(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl DdnsConfig {
+    /// Range checks for [`Config::validate`]: (bad, key, reason).
+    pub(crate) fn checks(&self) -> [(bool, &'static str, &'static str); 6] {
+        let server = match self.server_url() {
+            Err(ServerUrlError::Scheme) => Some("must start with https:// or http://"),
+            Err(ServerUrlError::NoHost) => Some("has no host"),
+            Err(ServerUrlError::Extra) => Some("must not hold a user name, query or fragment"),
+            Ok(_) => None,
+        };
+        [
+            (server.is_some(), "ddns.server", server.unwrap_or("")),
+            (
+                self.refresh_hours == 0,
+                "ddns.refresh_hours",
+                "must be at least 1",
+            ),
+            (
+                self.address_check_secs == 0,
+                "ddns.address_check_secs",
+                "must be at least 1",
+            ),
+            (
+                self.retry_min_secs == 0,
+                "ddns.retry_min_secs",
+                "must be at least 1",
+            ),
+            (
+                self.retry_max_secs < self.retry_min_secs,
+                "ddns.retry_max_secs",
+                "must be at least ddns.retry_min_secs",
+            ),
+            (
+                self.timeout_secs == 0,
+                "ddns.timeout_secs",
+                "must be at least 1",
+            ),
+        ]
+    }
+
+    fn server_url(&self) -> Result<Option<String>, ServerUrlError> {
+        if self.server.is_empty() {
+            return Ok(None);
+        }
+        ipcam_ddns::parse_server_url(&self.server).map(Some)
+    }
+
+    /// The updater's options (the configuration was validated).
+    fn options(&self) -> DdnsOptions {
+        let timing = Timing::default();
+        DdnsOptions {
+            server: self.server_url().ok().flatten(),
+            only_roots: None,
+            timing: Timing {
+                refresh: Duration::from_secs(self.refresh_hours * 3600),
+                refresh_max: timing.refresh_max,
+                address_check: Duration::from_secs(self.address_check_secs),
+                retry_min: Duration::from_secs(self.retry_min_secs),
+                retry_max: Duration::from_secs(self.retry_max_secs),
+            },
+            timeout: Duration::from_secs(self.timeout_secs),
+        }
+    }
+}
+
+/// Starts the updater, idle until the configuration thread hands it the settings.
+pub(crate) fn spawn(config: &Config, state: SharedState) -> Result<Ddns, ipcam_ddns::DdnsError> {
+    Ddns::spawn(config.ddns.options(), address_source(config, state))
+}
+
+/// Where the camera's own address comes from: the interface itself on a real board (a
+/// DHCP lease may change it behind the daemon's back), the stored table with the sim.
+fn address_source(config: &Config, state: SharedState) -> AddressSource {
+    match config.platform.backend {
+        PlatformBackend::Linux => {
+            let facts = LinuxPlatform::new(
+                config.platform.interface.clone(),
+                config.platform.wireless_interface.clone(),
+            );
+            Box::new(move || {
+                facts
+                    .network()
+                    .ok()
+                    .map(|info| info.ip)
+                    .filter(|ip| *ip != Ipv4Addr::UNSPECIFIED)
+            })
+        }
+        PlatformBackend::Sim => Box::new(move || Some(state.load().network.ip_address)),
+    }
+}

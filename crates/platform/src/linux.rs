@@ -16,8 +16,8 @@ use std::time::SystemTime;
 use ipcam_api::platform::{
     EthernetInfo, NetworkInfo, Platform, PlatformError, WirelessInfo, WirelessLink,
 };
-use ipcam_api::CameraClock;
 use ipcam_api::{DateTimeConfig, NetworkConfig, WirelessConfig};
+use ipcam_api::CameraClock;
 
 /// The IPv4 routing table of this process's network namespace.
 ///
@@ -252,10 +252,7 @@ mod tests {
     fn sysfs_facts_are_read_and_formatted() {
         let (_dir, platform) = fake_tree();
         let info = platform.ethernet().expect("facts");
-        assert_eq!(
-            ipcam_api::platform::format_mac(&info.mac),
-            "00 FF 5C 8A 13 18"
-        );
+        assert_eq!(ipcam_api::platform::format_mac(&info.mac), "00 FF 5C 8A 13 18");
         assert!(info.link);
         assert_eq!(info.speed_text(), "100M bps");
         assert_eq!(info.duplex_text(), "Full Duplex");

@@ -276,3 +276,39 @@ fn an_unsupported_provider_is_named_in_the_status() {
     );
     assert_eq!(dynamic_dns(&camera), "Enable (unsupported provider)");
 }
+
+#[test]
+fn updates_go_over_https_to_a_server_whose_ca_is_configured_and_no_other() {
+    let (server, ca_pem) = Server::start_tls();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write the CA");
+
+    capture_log();
+    let trusting = TestCamera::start_with(|config| {
+        config.ddns.server = server.url();
+        config.ddns.ca_file = ca_file.clone();
+    });
+    enable_ddns(&trusting, "cam-tls.example.org", dyndns::PASSWORD);
+    wait_for_status(&trusting, "Enable (good 127.0.0.1)");
+    let updates = server.updates();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        updates[0].credentials,
+        Some((dyndns::USER.into(), dyndns::PASSWORD.into()))
+    );
+
+    // The same server is refused by a camera that trusts only the public roots.
+    let wary = camera(&server.url());
+    enable_ddns(&wary, "cam-untrusted.example.org", dyndns::PASSWORD);
+    wait_for_status(&wary, "Enable (TLS error, retrying)");
+    assert_eq!(
+        server.updates().len(),
+        1,
+        "no request over an untrusted TLS"
+    );
+    assert_eq!(
+        log_lines(Level::Warn, &["cam-untrusted.example.org", "failed"]),
+        1
+    );
+}

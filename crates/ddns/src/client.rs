@@ -37,10 +37,13 @@ pub struct Request<'a> {
 /// An update that got no dyndns2 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpdateError {
-    /// The server could not be reached or the connection failed (DNS, refused, TLS,
+    /// The server could not be reached or the connection failed (DNS, refused,
     /// timeout).
     #[error("unreachable: {0}")]
     Unreachable(String),
+    /// TLS failed: the server's certificate is not trusted or the handshake broke.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The server answered with an HTTP error status and no dyndns2 code.
     #[error("HTTP {0}")]
     Http(u16),
@@ -54,6 +57,7 @@ impl UpdateError {
     pub fn short(&self) -> String {
         match self {
             UpdateError::Unreachable(_) => "unreachable".into(),
+            UpdateError::Tls(_) => "TLS error".into(),
             UpdateError::Http(status) => format!("HTTP {status}"),
             UpdateError::NotDyndns2 => "bad answer".into(),
         }
@@ -115,18 +119,30 @@ impl Updater for HttpUpdater {
         let mut response = builder
             .header("Authorization", authorization)
             .call()
-            .map_err(|err| UpdateError::Unreachable(err.to_string()))?;
+            .map_err(connection_error)?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_ANSWER_BYTES)
             .read_to_string()
-            .map_err(|err| UpdateError::Unreachable(err.to_string()))?;
+            .map_err(connection_error)?;
         match Answer::parse(status, &body) {
             Some(answer) => Ok(answer),
             None if (200..300).contains(&status) => Err(UpdateError::NotDyndns2),
             None => Err(UpdateError::Http(status)),
         }
+    }
+}
+
+/// A failed exchange: TLS (rustls reports through an `InvalidData` I/O error) or the
+/// connection.
+fn connection_error(err: ureq::Error) -> UpdateError {
+    match &err {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => UpdateError::Tls(err.to_string()),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            UpdateError::Tls(err.to_string())
+        }
+        _ => UpdateError::Unreachable(err.to_string()),
     }
 }

@@ -39,7 +39,10 @@ pub use answer::{Answer, Outcome};
 pub use client::{HttpUpdater, Request, UpdateError, Updater, USER_AGENT};
 pub use provider::Provider;
 pub use schedule::Timing;
-pub use settings::{is_public, parse_server_url, DdnsOptions, DdnsSettings, ServerUrlError};
+pub use settings::{
+    certificates_from_pem, is_public, parse_server_url, CaFileError, DdnsOptions, DdnsSettings,
+    ServerUrlError,
+};
 pub use status::DdnsStatus;
 pub use worker::AddressSource;
 
@@ -55,6 +58,14 @@ pub enum DdnsError {
     /// The operating system refused a thread.
     #[error("cannot start the DDNS thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The CA file for the update server cannot be read or used.
+    #[error("ddns.ca_file {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The running updater; stops it on drop.

@@ -100,6 +100,32 @@ pub fn parse_server_url(url: &str) -> Result<String, ServerUrlError> {
     Ok(format!("{scheme}{authority}{path}"))
 }
 
+/// Why a CA file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaFileError {
+    /// Not PEM.
+    #[error("not a PEM file: {0}")]
+    Pem(String),
+    /// PEM without a certificate.
+    #[error("holds no certificate")]
+    NoCertificate,
+}
+
+/// The certificates (DER) of a PEM file, for [`DdnsOptions::only_roots`].
+pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, CaFileError> {
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item.map_err(|err| CaFileError::Pem(err.to_string()))? {
+            ureq::tls::PemItem::Certificate(cert) => certificates.push(cert.der().to_vec()),
+            _ => continue,
+        }
+    }
+    if certificates.is_empty() {
+        return Err(CaFileError::NoCertificate);
+    }
+    Ok(certificates)
+}
+
 /// Whether an address is reachable from the Internet, so worth sending as `myip`.
 /// Private, shared (CGNAT), loopback, link-local, documentation, benchmarking,
 /// multicast and reserved addresses are not: behind them the server's view of the
@@ -171,6 +197,16 @@ mod tests {
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        assert_eq!(
+            certificates_from_pem(b"no pem here"),
+            Err(CaFileError::NoCertificate)
+        );
+        let pem = b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+        assert_eq!(certificates_from_pem(pem), Ok(vec![vec![0, 1, 2]]));
     }
 
     #[test]

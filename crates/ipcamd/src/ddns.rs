@@ -2,10 +2,13 @@
 //! the camera's own address comes from, and starting the updater of `ipcam-ddns`.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipcam_api::{Platform, SharedState};
-use ipcam_ddns::{AddressSource, Ddns, DdnsOptions, ServerUrlError, Timing};
+use ipcam_ddns::{
+    certificates_from_pem, AddressSource, Ddns, DdnsError, DdnsOptions, ServerUrlError, Timing,
+};
 use ipcam_platform::LinuxPlatform;
 use serde::Deserialize;
 
@@ -20,6 +23,9 @@ pub struct DdnsConfig {
     /// `http://127.0.0.1:PORT`. Plain HTTP is possible only through this key. Empty: each
     /// provider's own HTTPS server.
     pub server: String,
+    /// PEM file of the CA that alone is trusted for `server`'s HTTPS (a self-hosted
+    /// server's own CA). Empty: the webpki roots built into the binary.
+    pub ca_file: PathBuf,
     /// Hours after a `good` before the name is refreshed (doubling after each `nochg`).
     pub refresh_hours: u64,
     /// Seconds between looks at the camera's own address.
@@ -37,6 +43,7 @@ impl Default for DdnsConfig {
         let timing = Timing::default();
         DdnsConfig {
             server: String::new(),
+            ca_file: PathBuf::new(),
             refresh_hours: timing.refresh.as_secs() / 3600,
             address_check_secs: timing.address_check.as_secs(),
             retry_min_secs: timing.retry_min.as_secs(),
@@ -92,12 +99,22 @@ impl DdnsConfig {
         ipcam_ddns::parse_server_url(&self.server).map(Some)
     }
 
-    /// The updater's options (the configuration was validated).
-    fn options(&self) -> DdnsOptions {
+    /// The updater's options (the configuration was validated); reads the CA file.
+    fn options(&self) -> Result<DdnsOptions, DdnsError> {
+        let only_roots = if self.ca_file.as_os_str().is_empty() {
+            None
+        } else {
+            let ca_error = |reason: String| DdnsError::CaFile {
+                path: self.ca_file.clone(),
+                reason,
+            };
+            let pem = std::fs::read(&self.ca_file).map_err(|err| ca_error(err.to_string()))?;
+            Some(certificates_from_pem(&pem).map_err(|err| ca_error(err.to_string()))?)
+        };
         let timing = Timing::default();
-        DdnsOptions {
+        Ok(DdnsOptions {
             server: self.server_url().ok().flatten(),
-            only_roots: None,
+            only_roots,
             timing: Timing {
                 refresh: Duration::from_secs(self.refresh_hours * 3600),
                 refresh_max: timing.refresh_max,
@@ -106,13 +123,13 @@ impl DdnsConfig {
                 retry_max: Duration::from_secs(self.retry_max_secs),
             },
             timeout: Duration::from_secs(self.timeout_secs),
-        }
+        })
     }
 }
 
 /// Starts the updater, idle until the configuration thread hands it the settings.
-pub(crate) fn spawn(config: &Config, state: SharedState) -> Result<Ddns, ipcam_ddns::DdnsError> {
-    Ddns::spawn(config.ddns.options(), address_source(config, state))
+pub(crate) fn spawn(config: &Config, state: SharedState) -> Result<Ddns, DdnsError> {
+    Ddns::spawn(config.ddns.options()?, address_source(config, state))
 }
 
 /// Where the camera's own address comes from: the interface itself on a real board (a

@@ -3,7 +3,9 @@
 //! `good IP` (or what the test scripts: `nochg`, `badauth`, `abuse`, `911`...), and
 //! records every request so that a test can see what the camera sent.
 //!
-//! One thread, one request per connection (`Connection: close`), bounded reads.
+//! Plain HTTP ([`Server::start`]) or HTTPS with a CA made for the run
+//! ([`Server::start_tls`]). One thread, one request per connection
+//! (`Connection: close`), bounded reads.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -52,6 +54,7 @@ pub struct Server {
     inner: Arc<Mutex<Inner>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    tls: bool,
 }
 
 impl Server {
@@ -62,7 +65,20 @@ impl Server {
 
     /// Starts a server on `port` of 127.0.0.1 (a port a test chose before).
     pub fn start_on(port: u16) -> std::io::Result<Server> {
+        Server::spawn(port, None)
+    }
+
+    /// Starts an HTTPS server on a free port, with a certificate for 127.0.0.1 signed by
+    /// a CA made for this server; returns the CA's certificate (PEM) for the client.
+    pub fn start_tls() -> (Server, String) {
+        let (tls, ca_pem) = tls_config();
+        let server = Server::spawn(0, Some(tls)).expect("bind the dyndns2 server");
+        (server, ca_pem)
+    }
+
+    fn spawn(port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> std::io::Result<Server> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let tls_on = tls.is_some();
         let addr = listener.local_addr()?;
         let inner = Arc::new(Mutex::new(Inner::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -71,19 +87,22 @@ impl Server {
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("dyndns2-server".into())
-                .spawn(move || serve(&listener, &inner, &stop))?
+                .spawn(move || serve(&listener, tls.as_ref(), &inner, &stop))?
         };
         Ok(Server {
             addr,
             inner,
             stop,
             thread: Some(thread),
+            tls: tls_on,
         })
     }
 
-    /// The base URL to configure the camera with: `http://127.0.0.1:PORT`.
+    /// The base URL to configure the camera with: `http://127.0.0.1:PORT`, or
+    /// `https://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Its address.
@@ -115,32 +134,86 @@ impl Drop for Server {
     }
 }
 
-fn serve(listener: &TcpListener, inner: &Mutex<Inner>, stop: &AtomicBool) {
+fn serve(
+    listener: &TcpListener,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+    inner: &Mutex<Inner>,
+    stop: &AtomicBool,
+) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         let Ok(stream) = stream else { continue };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
         let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-        if let Some((update, peer)) = read_update(&stream) {
-            let body = {
-                let mut inner = inner.lock().expect("server lock");
-                let body = inner
-                    .script
-                    .pop_front()
-                    .unwrap_or_else(|| answer_as_dyn(&update, peer));
-                inner.updates.push(update);
-                body
-            };
-            let _ = write!(
-                &stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{body}",
-                body.len()
-            );
+        match tls {
+            Some(config) => {
+                let Ok(connection) = rustls::ServerConnection::new(Arc::clone(config)) else {
+                    continue;
+                };
+                let mut stream = rustls::StreamOwned::new(connection, stream);
+                exchange(&mut stream, peer, inner);
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            }
+            None => exchange(&mut &stream, peer, inner),
         }
     }
+}
+
+/// Reads one request from `stream` and answers it.
+fn exchange(stream: &mut (impl Read + Write), peer: SocketAddr, inner: &Mutex<Inner>) {
+    let Some(update) = read_update(&mut *stream) else {
+        return;
+    };
+    let body = {
+        let mut inner = inner.lock().expect("server lock");
+        let body = inner
+            .script
+            .pop_front()
+            .unwrap_or_else(|| answer_as_dyn(&update, peer));
+        inner.updates.push(update);
+        body
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// A CA, and a certificate for 127.0.0.1 that it signed, as a rustls server config; the
+/// CA's certificate as PEM.
+fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ipcam test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let key = rcgen::KeyPair::generate().expect("server key");
+    let params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server params");
+    let cert = params
+        .signed_by(&key, &ca, &ca_key)
+        .expect("server certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server certificate and key");
+    (Arc::new(config), ca.pem())
 }
 
 /// What Dyn answers an unscripted request.
@@ -159,8 +232,7 @@ fn answer_as_dyn(update: &Update, peer: SocketAddr) -> String {
     format!("good {ip}")
 }
 
-fn read_update(stream: &TcpStream) -> Option<(Update, SocketAddr)> {
-    let peer = stream.peer_addr().ok()?;
+fn read_update(stream: impl Read) -> Option<Update> {
     let mut reader = BufReader::new(Read::take(stream, MAX_HEAD));
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -191,7 +263,7 @@ fn read_update(stream: &TcpStream) -> Option<(Update, SocketAddr)> {
             update.user_agent = Some(value.to_owned());
         }
     }
-    Some((update, peer))
+    Some(update)
 }
 
 fn basic_credentials(value: &str) -> Option<(String, String)> {

@@ -312,3 +312,28 @@ fn updates_go_over_https_to_a_server_whose_ca_is_configured_and_no_other() {
         1
     );
 }
+
+#[test]
+fn a_factory_reset_stops_updates() {
+    let server = Server::start();
+    let camera = camera(&server.url());
+    enable_ddns(&camera, "cam-reset.example.org", dyndns::PASSWORD);
+    set_network(
+        &camera,
+        &[
+            ("IPAddressMode", "1"),
+            ("IPAddress", "81.2.69.160"),
+            ("SubnetMask", "255.255.255.0"),
+            ("DefaultGateway", "81.2.69.1"),
+        ],
+    );
+    wait_for_status(&camera, "Enable (good 81.2.69.160)");
+    let before = server.updates().len();
+
+    // The reset takes the camera back to the private factory address: an updater still
+    // running would send that change within a second.
+    let reply = camera.post("/reset.cgi", ADMIN, "FactoryReset=Yes");
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(dynamic_dns(&camera), "Disable");
+    assert_no_update_during(&server, Duration::from_secs(3), before);
+}

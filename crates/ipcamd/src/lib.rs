@@ -7,9 +7,9 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the RTSP event loop, the FTP and e-mail workers, the alarm thread (events)
-//! with the motion detector's, the LED blinker and WS-Discovery. They share only atomics,
-//! the frame broadcast and channels.
+//! (motors), the RTSP event loop, the FTP and e-mail workers, the DDNS updater, the alarm
+//! thread (events) with the motion detector's, the LED blinker and WS-Discovery. They
+//! share only atomics, the frame broadcast and channels.
 
 mod alarm;
 mod camera;

@@ -132,23 +132,73 @@ pub(crate) fn spawn(config: &Config, state: SharedState) -> Result<Ddns, DdnsErr
     Ddns::spawn(config.ddns.options()?, address_source(config, state))
 }
 
-/// Where the camera's own address comes from: the interface itself on a real board (a
-/// DHCP lease may change it behind the daemon's back), the stored table with the sim.
+/// The interface pppd brings up for PPPoE (`IPAddressMode` 5): its first, as the image
+/// runs one PPPoE link.
+const PPPOE_INTERFACE: &str = "ppp0";
+
+/// Where the camera's own address comes from: the interfaces themselves on a real board
+/// (a DHCP lease or a PPPoE link may change it behind the daemon's back), the stored
+/// table with the sim. With PPPoE the address is the link's; otherwise the wired
+/// interface's, else the wireless one's.
 fn address_source(config: &Config, state: SharedState) -> AddressSource {
     match config.platform.backend {
         PlatformBackend::Linux => {
-            let facts = LinuxPlatform::new(
-                config.platform.interface.clone(),
+            let interfaces = [
+                Some(config.platform.interface.clone()),
                 config.platform.wireless_interface.clone(),
-            );
+            ];
+            let lan: Vec<LinuxPlatform> = interfaces
+                .into_iter()
+                .flatten()
+                .map(|name| LinuxPlatform::new(name, None))
+                .collect();
+            let pppoe = LinuxPlatform::new(PPPOE_INTERFACE, None);
             Box::new(move || {
-                facts
-                    .network()
-                    .ok()
-                    .map(|info| info.ip)
-                    .filter(|ip| *ip != Ipv4Addr::UNSPECIFIED)
+                let address = |facts: &LinuxPlatform| {
+                    let ip = facts.network().ok()?.ip;
+                    (ip != Ipv4Addr::UNSPECIFIED).then_some(ip)
+                };
+                if state.load().network.ip_address_mode == 5 {
+                    address(&pppoe)
+                } else {
+                    lan.iter().find_map(address)
+                }
             })
         }
         PlatformBackend::Sim => Box::new(move || Some(state.load().network.ip_address)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ipcam_api::{ConfigService, InitialAdmin};
+    use ipcam_platform::SimPlatform;
+
+    use super::*;
+
+    #[test]
+    fn on_linux_the_address_is_the_first_interface_that_has_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (service, _) = ConfigService::open(
+            dir.path(),
+            Box::new(SimPlatform::new()),
+            InitialAdmin::Password("pw".into()),
+        )
+        .expect("state");
+        let mut config = Config::default();
+        config.platform.backend = PlatformBackend::Linux;
+        config.platform.interface = "ipcam-none0".into();
+        config.platform.wireless_interface = Some("lo".into());
+        let address = address_source(&config, service.shared());
+        assert_eq!(address(), Some(Ipv4Addr::LOCALHOST));
+        config.platform.wireless_interface = None;
+        assert_eq!(address_source(&config, service.shared())(), None);
+    }
+
+    #[test]
+    fn the_shipped_defaults_are_the_updaters() {
+        let options = DdnsConfig::default().options().expect("no CA file");
+        assert_eq!(options.server, None);
+        assert_eq!(options.timing, Timing::default());
     }
 }

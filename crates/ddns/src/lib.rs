@@ -49,6 +49,9 @@ pub use worker::AddressSource;
 use status::Shared;
 use worker::{update_url, Command, Worker};
 
+/// Longest an update may take when [`DdnsOptions::timeout`] is zero.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long dropping [`Ddns`] waits for an update in flight.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -58,6 +61,9 @@ pub enum DdnsError {
     /// The operating system refused a thread.
     #[error("cannot start the DDNS thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// TLS cannot be set up.
+    #[error("cannot set up TLS for DDNS updates: {0}")]
+    Tls(String),
     /// The CA file for the update server cannot be read or used.
     #[error("ddns.ca_file {path}: {reason}")]
     CaFile {
@@ -88,11 +94,12 @@ impl Ddns {
     /// the camera's own address (looked at every [`Timing::address_check`]).
     pub fn spawn(options: DdnsOptions, address: AddressSource) -> Result<Ddns, DdnsError> {
         let timeout = if options.timeout.is_zero() {
-            Duration::from_secs(30)
+            DEFAULT_TIMEOUT
         } else {
             options.timeout
         };
-        let updater = HttpUpdater::new(timeout, options.only_roots.as_deref());
+        let updater = HttpUpdater::new(timeout, options.only_roots.as_deref())
+            .map_err(|err| DdnsError::Tls(err.to_string()))?;
         Ddns::spawn_with(updater, options, address)
     }
 

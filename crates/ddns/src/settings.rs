@@ -6,6 +6,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ipcam_api::NetworkConfig;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
 
 use crate::schedule::Timing;
 
@@ -59,7 +61,7 @@ pub struct DdnsOptions {
     pub only_roots: Option<Vec<Vec<u8>>>,
     /// Refresh, address check and retry intervals.
     pub timing: Timing,
-    /// Longest an update may take, connection included.
+    /// Longest an update may take, connection included (zero: 30 s).
     pub timeout: Duration,
 }
 
@@ -109,16 +111,20 @@ pub enum CaFileError {
     /// PEM without a certificate.
     #[error("holds no certificate")]
     NoCertificate,
+    /// A certificate that does not parse.
+    #[error("bad certificate: {0}")]
+    Certificate(String),
 }
 
 /// The certificates (DER) of a PEM file, for [`DdnsOptions::only_roots`].
 pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, CaFileError> {
     let mut certificates = Vec::new();
-    for item in ureq::tls::parse_pem(pem) {
-        match item.map_err(|err| CaFileError::Pem(err.to_string()))? {
-            ureq::tls::PemItem::Certificate(cert) => certificates.push(cert.der().to_vec()),
-            _ => continue,
-        }
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        let certificate = certificate.map_err(|err| CaFileError::Pem(err.to_string()))?;
+        rustls::RootCertStore::empty()
+            .add(certificate.clone())
+            .map_err(|err| CaFileError::Certificate(err.to_string()))?;
+        certificates.push(certificate.to_vec());
     }
     if certificates.is_empty() {
         return Err(CaFileError::NoCertificate);
@@ -206,7 +212,10 @@ mod tests {
             Err(CaFileError::NoCertificate)
         );
         let pem = b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
-        assert_eq!(certificates_from_pem(pem), Ok(vec![vec![0, 1, 2]]));
+        assert!(matches!(
+            certificates_from_pem(pem),
+            Err(CaFileError::Certificate(_))
+        ));
     }
 
     #[test]

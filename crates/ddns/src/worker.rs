@@ -42,14 +42,16 @@ struct Active {
 
 /// The state of the updater thread.
 pub(crate) struct Worker<U: Updater> {
-    pub(crate) updater: U,
-    pub(crate) commands: Receiver<Command>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) address: AddressSource,
-    pub(crate) clock: MonotonicClock,
-    pub(crate) server: Option<String>,
-    pub(crate) timing: Timing,
-    pub(crate) generation: u64,
+    updater: U,
+    commands: Receiver<Command>,
+    shared: Arc<Shared>,
+    address: AddressSource,
+    clock: MonotonicClock,
+    /// The daemon's update URL for every provider, if it set one.
+    server: Option<String>,
+    timing: Timing,
+    /// The number of the settings being kept.
+    generation: u64,
     active: Option<Active>,
     /// The kind of the failure episode in progress (`911`, `unreachable`...).
     episode: Option<String>,

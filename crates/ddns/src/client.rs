@@ -177,7 +177,7 @@ impl Updater for HttpUpdater {
 
 /// The parts of an update URL (`http[s]://HOST[:PORT]/PATH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Url<'a> {
+pub(crate) struct Url<'a> {
     https: bool,
     host: &'a str,
     port: u16,
@@ -187,7 +187,8 @@ struct Url<'a> {
 }
 
 impl<'a> Url<'a> {
-    fn parse(url: &'a str) -> Option<Url<'a>> {
+    /// The parts of `url`; `None` unless it is `http[s]://HOST[:PORT]...`.
+    pub(crate) fn parse(url: &'a str) -> Option<Url<'a>> {
         let (https, rest) = match url.strip_prefix("https://") {
             Some(rest) => (true, rest),
             None => (false, url.strip_prefix("http://")?),

@@ -77,6 +77,21 @@ pub enum ServerUrlError {
     /// Credentials, a query or a fragment: the updater adds its own.
     #[error("must not hold a user name, query or fragment")]
     Extra,
+    /// A port that is not a number up to 65535.
+    #[error("has a bad port")]
+    Port,
+}
+
+impl ServerUrlError {
+    /// Why, in the words of its `Display` (for errors that take a `&'static str`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ServerUrlError::Scheme => "must start with https:// or http://",
+            ServerUrlError::NoHost => "has no host",
+            ServerUrlError::Extra => "must not hold a user name, query or fragment",
+            ServerUrlError::Port => "has a bad port",
+        }
+    }
 }
 
 /// Checks an update server URL, `https://HOST[:PORT][/PATH]` (or `http://`), and gives the
@@ -99,7 +114,11 @@ pub fn parse_server_url(url: &str) -> Result<String, ServerUrlError> {
         path
     };
     let scheme = &url[..url.len() - rest.len()];
-    Ok(format!("{scheme}{authority}{path}"))
+    let update_url = format!("{scheme}{authority}{path}");
+    match crate::client::Url::parse(&update_url) {
+        Some(_) => Ok(update_url),
+        None => Err(ServerUrlError::Port),
+    }
 }
 
 /// Why a CA file cannot be used.
@@ -171,6 +190,14 @@ mod tests {
             Ok("https://ddns.example.org/update")
         );
         assert_eq!(parse_server_url("ftp://x"), Err(ServerUrlError::Scheme));
+        assert_eq!(
+            parse_server_url("http://127.0.0.1:99999"),
+            Err(ServerUrlError::Port)
+        );
+        assert_eq!(
+            parse_server_url("https://[::1]:8443").as_deref(),
+            Ok("https://[::1]:8443/nic/update")
+        );
         assert_eq!(parse_server_url("https:///x"), Err(ServerUrlError::NoHost));
         assert_eq!(
             parse_server_url("https://me:pw@ddns.example.org"),

@@ -56,12 +56,7 @@ impl Default for DdnsConfig {
 impl DdnsConfig {
     /// Range checks for [`Config::validate`]: (bad, key, reason).
     pub(crate) fn checks(&self) -> [(bool, &'static str, &'static str); 6] {
-        let server = match self.server_url() {
-            Err(ServerUrlError::Scheme) => Some("must start with https:// or http://"),
-            Err(ServerUrlError::NoHost) => Some("has no host"),
-            Err(ServerUrlError::Extra) => Some("must not hold a user name, query or fragment"),
-            Ok(_) => None,
-        };
+        let server = self.server_url().err().map(|err| err.reason());
         [
             (server.is_some(), "ddns.server", server.unwrap_or("")),
             (

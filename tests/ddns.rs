@@ -265,7 +265,7 @@ fn an_unreachable_or_troubled_server_is_retried_until_it_answers() {
 fn an_unsupported_provider_is_named_in_the_status() {
     capture_log();
     // No server override: the camera would use the provider's own server, if it had one.
-    let camera = TestCamera::start();
+    let camera = TestCamera::start_with(|config| config.ddns.server = String::new());
     set_network(
         &camera,
         &[

@@ -197,6 +197,9 @@ impl TestCamera {
         config.onvif.discovery = false;
         // Any free port: tests run side by side, and each camera serves RTSP.
         config.rtsp.port = 0;
+        // DDNS updates go nowhere off this machine: a loopback port nothing listens on
+        // (discard, privileged), whatever provider a test picks (tests/ddns.rs sets its own).
+        config.ddns.server = "http://127.0.0.1:9".into();
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

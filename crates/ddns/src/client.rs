@@ -92,6 +92,9 @@ impl UpdateError {
 pub trait Updater: Send + 'static {
     /// Sends `request` and reads the answer.
     fn update(&mut self, request: &Request<'_>) -> Result<Answer, UpdateError>;
+
+    /// Gets `url` without a login (a "check IP" service) and returns a 2xx answer's body.
+    fn fetch(&mut self, url: &str) -> Result<String, UpdateError>;
 }
 
 /// Updates over HTTP(S).
@@ -153,24 +156,43 @@ impl HttpUpdater {
     }
 }
 
-impl Updater for HttpUpdater {
-    fn update(&mut self, request: &Request<'_>) -> Result<Answer, UpdateError> {
-        let url = Url::parse(request.url).ok_or(UpdateError::NotDyndns2)?;
-        let head = request_head(request, &url);
+impl HttpUpdater {
+    /// Sends `head` to the server of `url` and reads the status and body of the answer.
+    fn get(&self, url: &Url<'_>, head: &str) -> Result<(u16, String), UpdateError> {
         let mut tcp = self.connect(url.host, url.port)?;
-        let (status, body) = if url.https {
+        if url.https {
             let name = ServerName::try_from(url.host.to_owned())
                 .map_err(|err| UpdateError::Tls(err.to_string()))?;
             let mut connection = rustls::ClientConnection::new(Arc::clone(&self.tls), name)
                 .map_err(|err| UpdateError::Tls(err.to_string()))?;
-            exchange(&mut rustls::Stream::new(&mut connection, &mut tcp), &head)?
+            exchange(&mut rustls::Stream::new(&mut connection, &mut tcp), head)
         } else {
-            exchange(&mut tcp, &head)?
-        };
+            exchange(&mut tcp, head)
+        }
+    }
+}
+
+impl Updater for HttpUpdater {
+    fn update(&mut self, request: &Request<'_>) -> Result<Answer, UpdateError> {
+        let url = Url::parse(request.url).ok_or(UpdateError::NotDyndns2)?;
+        let (status, body) = self.get(&url, &update_head(request, &url))?;
         match Answer::parse(status, &body) {
             Some(answer) => Ok(answer),
             None if (200..300).contains(&status) => Err(UpdateError::NotDyndns2),
             None => Err(UpdateError::Http(status)),
+        }
+    }
+
+    fn fetch(&mut self, url: &str) -> Result<String, UpdateError> {
+        let parsed = Url::parse(url).ok_or(UpdateError::NotDyndns2)?;
+        let target = match parsed.path {
+            query if query.starts_with('?') => format!("/{query}"),
+            path => path.to_owned(),
+        };
+        let head = head(&target, parsed.authority, None);
+        match self.get(&parsed, &head)? {
+            (200..=299, body) => Ok(body),
+            (status, _) => Err(UpdateError::Http(status)),
         }
     }
 }
@@ -193,7 +215,7 @@ impl<'a> Url<'a> {
             Some(rest) => (true, rest),
             None => (false, url.strip_prefix("http://")?),
         };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
             _ => (authority, None),
@@ -213,7 +235,7 @@ impl<'a> Url<'a> {
 }
 
 /// The request line and headers of an update.
-fn request_head(request: &Request<'_>, url: &Url<'_>) -> String {
+fn update_head(request: &Request<'_>, url: &Url<'_>) -> String {
     let host_name = percent_encoding::utf8_percent_encode(request.host_name, QUERY_VALUE);
     let mut target = format!("{}?hostname={host_name}", url.path);
     if let Some(ip) = request.myip {
@@ -221,10 +243,17 @@ fn request_head(request: &Request<'_>, url: &Url<'_>) -> String {
     }
     let credentials = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", request.user_name, request.password));
+    head(&target, url.authority, Some(&credentials))
+}
+
+/// A GET of `target` at `authority`, with Basic `credentials` (base64) if given.
+fn head(target: &str, authority: &str, credentials: Option<&str>) -> String {
+    let authorization = credentials
+        .map(|credentials| format!("Authorization: Basic {credentials}\r\n"))
+        .unwrap_or_default();
     format!(
-        "GET {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {credentials}\r\n\
-         User-Agent: {USER_AGENT}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
-        url.authority
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\n{authorization}\
+         User-Agent: {USER_AGENT}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
     )
 }
 
@@ -334,6 +363,8 @@ mod tests {
         assert_eq!((url.https, url.host, url.port), (false, "127.0.0.1", 8245));
         let url = Url::parse("https://[::1]:8443/nic/update").expect("url");
         assert_eq!((url.host, url.port), ("::1", 8443));
+        let url = Url::parse("https://api.ipify.org?format=text").expect("url");
+        assert_eq!((url.host, url.path), ("api.ipify.org", "?format=text"));
         assert_eq!(Url::parse("ftp://x/"), None);
         assert_eq!(Url::parse("http://x:port/"), None);
     }
@@ -348,7 +379,7 @@ mod tests {
             password: "pw",
         };
         let url = Url::parse(request.url).expect("url");
-        let head = request_head(&request, &url);
+        let head = update_head(&request, &url);
         assert_eq!(
             head,
             format!(

@@ -24,6 +24,7 @@
 mod answer;
 mod client;
 mod provider;
+mod public_ip;
 pub mod schedule;
 mod settings;
 mod status;
@@ -40,8 +41,8 @@ pub use client::{HttpUpdater, Request, UpdateError, Updater, USER_AGENT};
 pub use provider::Provider;
 pub use schedule::Timing;
 pub use settings::{
-    certificates_from_pem, is_public, parse_server_url, CaFileError, DdnsOptions, DdnsSettings,
-    ServerUrlError,
+    certificates_from_pem, is_public, parse_check_ip_url, parse_server_url, CaFileError,
+    DdnsOptions, DdnsSettings, ServerUrlError,
 };
 pub use status::DdnsStatus;
 pub use worker::AddressSource;
@@ -118,8 +119,7 @@ impl Ddns {
             Arc::clone(&shared),
             address,
             Box::new(move || origin.elapsed()),
-            options.server.clone(),
-            options.timing,
+            &options,
         );
         let (done, finished) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new()

@@ -26,6 +26,8 @@ pub struct Timing {
     pub refresh_max: Duration,
     /// How often the camera's own address is looked at.
     pub address_check: Duration,
+    /// How often a "check IP" service is asked, when one is configured.
+    pub check_ip: Duration,
     /// First wait after a passing failure.
     pub retry_min: Duration,
     /// Longest wait after passing failures.
@@ -39,6 +41,7 @@ impl Default for Timing {
             refresh: Duration::from_secs(24 * HOUR),
             refresh_max: Duration::from_secs(28 * 24 * HOUR),
             address_check: Duration::from_secs(60),
+            check_ip: Duration::from_secs(600),
             retry_min: Duration::from_secs(60),
             retry_max: Duration::from_secs(HOUR),
         }
@@ -87,6 +90,11 @@ impl Schedule {
             retry_delay: timing.retry_min,
             stopped: false,
         }
+    }
+
+    /// Whether a fatal answer stopped updates.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Whether an update carrying `myip` is due at monotonic time `now`.
@@ -150,6 +158,7 @@ mod tests {
             refresh: secs(100),
             refresh_max: secs(350),
             address_check: secs(10),
+            check_ip: secs(30),
             retry_min: secs(5),
             retry_max: secs(20),
         }

@@ -56,6 +56,10 @@ pub struct DdnsOptions {
     /// An update URL used for every provider instead of its own ([`parse_server_url`]):
     /// a self-hosted dyndns2 server, or a test's.
     pub server: Option<String>,
+    /// A "check IP" service whose answer holds the camera's public address
+    /// ([`parse_check_ip_url`]), asked every [`Timing::check_ip`]; `None`: the camera's
+    /// own address when public, else the server's view of the request.
+    pub check_ip: Option<String>,
     /// DER certificates trusted alone for the update server's TLS (a self-hosted CA);
     /// `None`: the webpki roots.
     pub only_roots: Option<Vec<Vec<u8>>>,
@@ -117,6 +121,24 @@ pub fn parse_server_url(url: &str) -> Result<String, ServerUrlError> {
     let update_url = format!("{scheme}{authority}{path}");
     match crate::client::Url::parse(&update_url) {
         Some(_) => Ok(update_url),
+        None => Err(ServerUrlError::Port),
+    }
+}
+
+/// Checks a "check IP" service URL: `https://HOST[:PORT][/PATH[?QUERY]]` (or `http://`).
+pub fn parse_check_ip_url(url: &str) -> Result<String, ServerUrlError> {
+    if url.contains(['@', '#']) || url.contains(char::is_whitespace) {
+        return Err(ServerUrlError::Extra);
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(ServerUrlError::Scheme)?;
+    if rest.is_empty() || rest.starts_with(['/', '?', ':']) {
+        return Err(ServerUrlError::NoHost);
+    }
+    match crate::client::Url::parse(url) {
+        Some(_) => Ok(url.to_owned()),
         None => Err(ServerUrlError::Port),
     }
 }
@@ -206,6 +228,27 @@ mod tests {
         assert_eq!(
             parse_server_url("https://ddns.example.org/u?x=1"),
             Err(ServerUrlError::Extra)
+        );
+    }
+
+    #[test]
+    fn check_ip_urls_keep_their_path_and_query() {
+        assert_eq!(
+            parse_check_ip_url("https://api.ipify.org/?format=text").as_deref(),
+            Ok("https://api.ipify.org/?format=text")
+        );
+        assert_eq!(
+            parse_check_ip_url("http://checkip.dyndns.org").as_deref(),
+            Ok("http://checkip.dyndns.org")
+        );
+        assert_eq!(
+            parse_check_ip_url("checkip.dyndns.org"),
+            Err(ServerUrlError::Scheme)
+        );
+        assert_eq!(parse_check_ip_url("https://"), Err(ServerUrlError::NoHost));
+        assert_eq!(
+            parse_check_ip_url("http://x:0x/"),
+            Err(ServerUrlError::Port)
         );
     }
 

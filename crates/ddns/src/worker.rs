@@ -15,8 +15,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::answer::{Answer, Outcome};
 use crate::client::{Request, Updater};
 use crate::provider::Provider;
+use crate::public_ip::PublicAddress;
 use crate::schedule::{Due, Schedule, Timing};
-use crate::settings::{is_public, DdnsSettings};
+use crate::settings::{is_public, DdnsOptions, DdnsSettings};
 use crate::status::{DdnsStatus, Shared};
 
 /// Reads the camera's own IPv4 address (`None` when it has none yet).
@@ -53,6 +54,8 @@ pub(crate) struct Worker<U: Updater> {
     /// The number of the settings being kept.
     generation: u64,
     active: Option<Active>,
+    /// The "check IP" service, if the daemon names one.
+    public: Option<PublicAddress>,
     /// The kind of the failure episode in progress (`911`, `unreachable`...).
     episode: Option<String>,
     failures_in_episode: u64,
@@ -74,19 +77,23 @@ impl<U: Updater> Worker<U> {
         shared: Arc<Shared>,
         address: AddressSource,
         clock: MonotonicClock,
-        server: Option<String>,
-        timing: Timing,
+        options: &DdnsOptions,
     ) -> Self {
+        let timing = options.timing;
         Worker {
             updater,
             commands,
             shared,
             address,
             clock,
-            server,
+            server: options.server.clone(),
             timing,
             generation: 0,
             active: None,
+            public: options
+                .check_ip
+                .clone()
+                .map(|url| PublicAddress::new(url, timing.check_ip)),
             episode: None,
             failures_in_episode: 0,
         }
@@ -148,12 +155,22 @@ impl<U: Updater> Worker<U> {
     /// Sends the update if one is due; returns how long to wait for the next look
     /// (`None`: until new settings).
     pub(crate) fn step(&mut self) -> Option<Duration> {
-        let active = self.active.as_ref()?;
+        if self.active.as_ref()?.schedule.is_stopped() {
+            return None;
+        }
         let now = (self.clock)();
-        let myip = (self.address)().filter(|ip| is_public(*ip));
-        match active.schedule.due(now, myip) {
+        let own = (self.address)().filter(|ip| is_public(*ip));
+        let (myip, look_again) = match self.public.as_mut() {
+            Some(public) => {
+                let seen = public.current(now, &mut self.updater);
+                let look_again = public.next_check_in(now).min(self.timing.address_check);
+                (seen.filter(|ip| is_public(*ip)).or(own), look_again)
+            }
+            None => (own, self.timing.address_check),
+        };
+        match self.active.as_ref()?.schedule.due(now, myip) {
             Due::Never => None,
-            Due::In(wait) => Some(wait.min(self.timing.address_check)),
+            Due::In(wait) => Some(wait.min(look_again)),
             Due::Now => {
                 self.send(myip);
                 Some(Duration::ZERO)
@@ -253,10 +270,13 @@ mod tests {
     /// What was sent: (time in s, host, myip).
     type Sent = Arc<Mutex<Vec<(u64, String, Option<Ipv4Addr>)>>>;
 
-    /// Answers from a script and records what was sent.
+    /// Answers from a script and records what was sent; a "check IP" service that
+    /// answers the address the test sets (503 while it is `None`).
     struct Scripted {
         answers: VecDeque<Result<Answer, crate::client::UpdateError>>,
         sent: Sent,
+        checks: Arc<Mutex<Vec<u64>>>,
+        public: Arc<Mutex<Option<Ipv4Addr>>>,
         now: Arc<Mutex<Duration>>,
     }
 
@@ -269,45 +289,74 @@ mod tests {
                 .push((at, request.host_name.to_owned(), request.myip));
             self.answers.pop_front().unwrap_or(Ok(Answer::Good(None)))
         }
+
+        fn fetch(&mut self, url: &str) -> Result<String, crate::client::UpdateError> {
+            let at = self.now.lock().expect("clock").as_secs();
+            self.checks.lock().expect("checks").push(at);
+            match *self.public.lock().expect("public") {
+                Some(ip) => Ok(format!("Current IP Address: {ip} ({url})")),
+                None => Err(crate::client::UpdateError::Http(503)),
+            }
+        }
     }
 
     struct Rig {
         worker: Worker<Scripted>,
         sent: Sent,
+        checks: Arc<Mutex<Vec<u64>>>,
+        public: Arc<Mutex<Option<Ipv4Addr>>>,
         now: Arc<Mutex<Duration>>,
         address: Arc<Mutex<Option<Ipv4Addr>>>,
         generation: u64,
     }
 
     fn rig(answers: Vec<Result<Answer, crate::client::UpdateError>>) -> Rig {
+        rig_with(answers, None)
+    }
+
+    fn rig_with(
+        answers: Vec<Result<Answer, crate::client::UpdateError>>,
+        check_ip: Option<&str>,
+    ) -> Rig {
         let sent = Arc::default();
+        let checks = Arc::default();
+        let public = Arc::default();
         let now = Arc::new(Mutex::new(Duration::ZERO));
         let address = Arc::new(Mutex::new(Some(Ipv4Addr::new(192, 168, 0, 20))));
         let clock = Arc::clone(&now);
         let read_address = Arc::clone(&address);
         let (_commands, inbox) = crossbeam_channel::unbounded();
+        let options = DdnsOptions {
+            check_ip: check_ip.map(str::to_owned),
+            timing: Timing {
+                refresh: Duration::from_secs(1000),
+                refresh_max: Duration::from_secs(5000),
+                address_check: Duration::from_secs(10),
+                check_ip: Duration::from_secs(30),
+                retry_min: Duration::from_secs(2),
+                retry_max: Duration::from_secs(8),
+            },
+            ..DdnsOptions::default()
+        };
         let worker = Worker::new(
             Scripted {
                 answers: answers.into(),
                 sent: Arc::clone(&sent),
+                checks: Arc::clone(&checks),
+                public: Arc::clone(&public),
                 now: Arc::clone(&now),
             },
             inbox,
             Arc::new(Shared::new()),
             Box::new(move || *read_address.lock().expect("address")),
             Box::new(move || *clock.lock().expect("clock")),
-            None,
-            Timing {
-                refresh: Duration::from_secs(1000),
-                refresh_max: Duration::from_secs(5000),
-                address_check: Duration::from_secs(10),
-                retry_min: Duration::from_secs(2),
-                retry_max: Duration::from_secs(8),
-            },
+            &options,
         );
         Rig {
             worker,
             sent,
+            checks,
+            public,
             now,
             address,
             generation: 0,
@@ -433,5 +482,44 @@ mod tests {
         assert_eq!(rig.times(), [0, 1000, 3000], "each nochg doubles the wait");
         rig.run_until(7000);
         assert_eq!(rig.times(), [0, 1000, 3000, 7000]);
+    }
+
+    #[test]
+    fn a_check_ip_service_supplies_myip_behind_nat_and_is_asked_once_per_interval() {
+        let mut rig = rig_with(Vec::new(), Some("http://checkip.example/"));
+        let first = Ipv4Addr::new(81, 2, 69, 160);
+        let second = Ipv4Addr::new(81, 2, 69, 161);
+        *rig.public.lock().expect("public") = Some(first);
+        rig.configure(settings("cam.example.org"));
+        rig.run_until(40);
+        *rig.public.lock().expect("public") = Some(second);
+        rig.run_until(70);
+        // The service fails: the last address it gave stands, nothing is sent.
+        *rig.public.lock().expect("public") = None;
+        rig.run_until(100);
+        let sent: Vec<(u64, Option<Ipv4Addr>)> = rig
+            .sent
+            .lock()
+            .expect("sent")
+            .iter()
+            .map(|(at, _, myip)| (*at, *myip))
+            .collect();
+        assert_eq!(sent, [(0, Some(first)), (60, Some(second))]);
+        assert_eq!(*rig.checks.lock().expect("checks"), [0, 30, 60, 90]);
+    }
+
+    #[test]
+    fn the_check_ip_service_is_not_asked_while_ddns_is_off_or_stopped() {
+        let mut rig = rig_with(vec![Ok(Answer::BadAuth)], Some("http://checkip.example/"));
+        *rig.public.lock().expect("public") = Some(Ipv4Addr::new(81, 2, 69, 160));
+        rig.run_until(50);
+        assert!(rig.checks.lock().expect("checks").is_empty());
+        rig.configure(settings("cam.example.org"));
+        rig.run_until(200);
+        assert_eq!(
+            *rig.checks.lock().expect("checks"),
+            [50],
+            "once, then badauth"
+        );
     }
 }

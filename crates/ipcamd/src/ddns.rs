@@ -30,6 +30,11 @@ pub struct DdnsConfig {
     pub refresh_hours: u64,
     /// Seconds between looks at the camera's own address.
     pub address_check_secs: u64,
+    /// A "check IP" web service whose answer holds the camera's public address (behind a
+    /// NAT router), e.g. `https://checkip.amazonaws.com/`. Empty: none.
+    pub check_ip: String,
+    /// Seconds between questions to `check_ip`.
+    pub check_ip_secs: u64,
     /// Seconds before the first retry after a passing failure (911, dnserr, network).
     pub retry_min_secs: u64,
     /// Longest wait, in seconds, between retries.
@@ -46,6 +51,8 @@ impl Default for DdnsConfig {
             ca_file: PathBuf::new(),
             refresh_hours: timing.refresh.as_secs() / 3600,
             address_check_secs: timing.address_check.as_secs(),
+            check_ip: String::new(),
+            check_ip_secs: timing.check_ip.as_secs(),
             retry_min_secs: timing.retry_min.as_secs(),
             retry_max_secs: timing.retry_max.as_secs(),
             timeout_secs: 30,
@@ -55,10 +62,17 @@ impl Default for DdnsConfig {
 
 impl DdnsConfig {
     /// Range checks for [`Config::validate`]: (bad, key, reason).
-    pub(crate) fn checks(&self) -> [(bool, &'static str, &'static str); 6] {
+    pub(crate) fn checks(&self) -> [(bool, &'static str, &'static str); 8] {
         let server = self.server_url().err().map(|err| err.reason());
+        let check_ip = self.check_ip_url().err().map(|err| err.reason());
         [
             (server.is_some(), "ddns.server", server.unwrap_or("")),
+            (check_ip.is_some(), "ddns.check_ip", check_ip.unwrap_or("")),
+            (
+                self.check_ip_secs == 0,
+                "ddns.check_ip_secs",
+                "must be at least 1",
+            ),
             (
                 self.refresh_hours == 0,
                 "ddns.refresh_hours",
@@ -87,6 +101,13 @@ impl DdnsConfig {
         ]
     }
 
+    fn check_ip_url(&self) -> Result<Option<String>, ServerUrlError> {
+        if self.check_ip.is_empty() {
+            return Ok(None);
+        }
+        ipcam_ddns::parse_check_ip_url(&self.check_ip).map(Some)
+    }
+
     fn server_url(&self) -> Result<Option<String>, ServerUrlError> {
         if self.server.is_empty() {
             return Ok(None);
@@ -109,11 +130,13 @@ impl DdnsConfig {
         let timing = Timing::default();
         Ok(DdnsOptions {
             server: self.server_url().ok().flatten(),
+            check_ip: self.check_ip_url().ok().flatten(),
             only_roots,
             timing: Timing {
                 refresh: Duration::from_secs(self.refresh_hours * 3600),
                 refresh_max: timing.refresh_max,
                 address_check: Duration::from_secs(self.address_check_secs),
+                check_ip: Duration::from_secs(self.check_ip_secs),
                 retry_min: Duration::from_secs(self.retry_min_secs),
                 retry_max: Duration::from_secs(self.retry_max_secs),
             },

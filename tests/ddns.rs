@@ -337,3 +337,28 @@ fn a_factory_reset_stops_updates() {
     assert_eq!(dynamic_dns(&camera), "Disable");
     assert_no_update_during(&server, Duration::from_secs(3), before);
 }
+
+#[test]
+fn behind_nat_a_check_ip_service_gives_the_public_address_to_send() {
+    let server = Server::start();
+    server.set_public_address("81.2.69.160");
+    capture_log();
+    let camera = TestCamera::start_with(|config| {
+        config.ddns.server = server.url();
+        config.ddns.check_ip = format!("{}{}", server.url(), dyndns::CHECK_IP_PATH);
+        config.ddns.check_ip_secs = 1;
+        config.ddns.address_check_secs = 1;
+    });
+    enable_ddns(&camera, "cam-nat.example.org", dyndns::PASSWORD);
+    wait_for_status(&camera, "Enable (good 81.2.69.160)");
+    assert_eq!(server.updates()[0].myip.as_deref(), Some("81.2.69.160"));
+
+    // The router gets a new address: the camera, whose own address is private, sends it.
+    let checks = server.checks();
+    server.set_public_address("81.2.69.161");
+    wait_for_status(&camera, "Enable (good 81.2.69.161)");
+    let updates = server.updates();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].myip.as_deref(), Some("81.2.69.161"));
+    assert!(server.checks() > checks);
+}

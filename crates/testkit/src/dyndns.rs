@@ -1,7 +1,8 @@
 //! A dyndns2 update server on 127.0.0.1, as Dyn's `members.dyndns.org` answers: checks
 //! Basic authentication and the query of `GET /nic/update?hostname=H[&myip=IP]`, answers
 //! `good IP` (or what the test scripts: `nochg`, `badauth`, `abuse`, `911`...), and
-//! records every request so that a test can see what the camera sent.
+//! records every request so that a test can see what the camera sent. It is also a
+//! "check IP" service at [`CHECK_IP_PATH`], answering the public address the test sets.
 //!
 //! Plain HTTP ([`Server::start`]) or HTTPS with a CA made for the run
 //! ([`Server::start_tls`]). One thread, one request per connection
@@ -21,6 +22,9 @@ use base64::Engine as _;
 pub const USER: &str = "cam-owner";
 /// Its password.
 pub const PASSWORD: &str = "Dd-Pa55word";
+
+/// Where the server answers as checkip.dyndns.org does.
+pub const CHECK_IP_PATH: &str = "/checkip";
 
 /// Longest request head read.
 const MAX_HEAD: u64 = 8192;
@@ -46,6 +50,8 @@ pub struct Update {
 struct Inner {
     script: VecDeque<String>,
     updates: Vec<Update>,
+    public_address: Option<String>,
+    checks: usize,
 }
 
 /// A running server; stops on drop.
@@ -117,9 +123,19 @@ impl Server {
         inner.script.extend(answers.iter().map(|a| (*a).to_owned()));
     }
 
-    /// Every request so far, oldest first.
+    /// Every update request so far, oldest first.
     pub fn updates(&self) -> Vec<Update> {
         self.inner.lock().expect("server lock").updates.clone()
+    }
+
+    /// What [`CHECK_IP_PATH`] answers from now on: `Current IP Address: ADDRESS`.
+    pub fn set_public_address(&self, address: &str) {
+        self.inner.lock().expect("server lock").public_address = Some(address.to_owned());
+    }
+
+    /// How many times [`CHECK_IP_PATH`] was asked.
+    pub fn checks(&self) -> usize {
+        self.inner.lock().expect("server lock").checks
     }
 }
 
@@ -172,6 +188,19 @@ fn exchange(stream: &mut (impl Read + Write), peer: SocketAddr, inner: &Mutex<In
     };
     let body = {
         let mut inner = inner.lock().expect("server lock");
+        if update.path == CHECK_IP_PATH {
+            inner.checks += 1;
+            let address = inner
+                .public_address
+                .clone()
+                .unwrap_or_else(|| peer.ip().to_string());
+            drop(inner);
+            let body = format!(
+                "<html><head><title>Current IP Check</title></head>\
+                 <body>Current IP Address: {address}</body></html>"
+            );
+            return respond(stream, "text/html", &body);
+        }
         let body = inner
             .script
             .pop_front()
@@ -179,9 +208,14 @@ fn exchange(stream: &mut (impl Read + Write), peer: SocketAddr, inner: &Mutex<In
         inner.updates.push(update);
         body
     };
+    respond(stream, "text/plain", &body);
+}
+
+/// Sends a 200 with `body`, then the connection ends.
+fn respond(stream: &mut impl Write, content_type: &str, body: &str) {
     let _ = write!(
         stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
     );

@@ -99,24 +99,39 @@ impl<U: Updater> Worker<U> {
         }
     }
 
-    /// Runs until [`Command::Stop`] or until the handle is gone.
+    /// Runs until [`Command::Stop`] or until the handle is gone. Every command waiting
+    /// is taken before the next step, so that no update goes out with settings that
+    /// newer ones already replaced.
     pub(crate) fn run(mut self) {
         loop {
-            let command = match self.step() {
+            let first = match self.step() {
                 None => self
                     .commands
                     .recv()
                     .map_err(|_| RecvTimeoutError::Disconnected),
-                Some(wait) if wait.is_zero() => continue,
+                Some(wait) if wait.is_zero() => Err(RecvTimeoutError::Timeout),
                 Some(wait) => self.commands.recv_timeout(wait),
             };
-            match command {
-                Ok(Command::Configure(generation, settings)) => {
-                    self.configure(generation, settings)
-                }
-                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => {}
+            if !self.handle(first) {
+                return;
             }
+            while let Ok(command) = self.commands.try_recv() {
+                if !self.handle(Ok(command)) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Carries out a command; `false` to stop.
+    fn handle(&mut self, command: Result<Command, RecvTimeoutError>) -> bool {
+        match command {
+            Ok(Command::Configure(generation, settings)) => {
+                self.configure(generation, settings);
+                true
+            }
+            Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => false,
+            Err(RecvTimeoutError::Timeout) => true,
         }
     }
 

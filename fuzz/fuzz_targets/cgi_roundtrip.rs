@@ -17,6 +17,7 @@ const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     viewers: &[],
     latest_frame_size: Some(12345),
     open_port: None,
+    ddns_status: None,
 };
 
 fn open(dir: &std::path::Path) -> ConfigService {

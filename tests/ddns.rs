@@ -362,3 +362,31 @@ fn behind_nat_a_check_ip_service_gives_the_public_address_to_send() {
     assert_eq!(updates[1].myip.as_deref(), Some("81.2.69.161"));
     assert!(server.checks() > checks);
 }
+
+#[test]
+fn a_restart_does_not_send_the_last_update_again() {
+    let server = Server::start();
+    let state = tempfile::tempdir().expect("state dir");
+    let tweak = |config: &mut ipcamd::config::Config| {
+        config.ddns.server = server.url();
+        config.ddns.address_check_secs = 1;
+    };
+    capture_log();
+    let mut camera = TestCamera::start_in(state.path(), tweak);
+    enable_ddns(&camera, "cam-restart.example.org", dyndns::PASSWORD);
+    wait_for_status(&camera, "Enable (good 127.0.0.1)");
+    camera.stop();
+
+    // The protocol calls a repeated update that changes nothing abuse: the camera
+    // remembers the accepted one (state directory) and shows it without sending again.
+    let camera = TestCamera::start_in(state.path(), tweak);
+    wait_for_status(&camera, "Enable (good 127.0.0.1)");
+    assert_no_update_during(&server, Duration::from_secs(3), 1);
+    assert_eq!(
+        log_lines(
+            Level::Info,
+            &["cam-restart.example.org", "not sending that again"]
+        ),
+        1
+    );
+}

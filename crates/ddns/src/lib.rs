@@ -22,6 +22,7 @@
 //! is [`Answer::outcome`]'s.
 
 mod answer;
+mod cache;
 mod client;
 mod provider;
 mod public_ip;

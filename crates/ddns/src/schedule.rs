@@ -62,8 +62,8 @@ pub enum Due {
 /// The last update the provider accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Accepted {
-    /// Monotonic time of the answer.
-    at: Duration,
+    /// Monotonic time when the name is to be refreshed.
+    refresh_at: Duration,
     /// The `myip` it carried (`None`: the server took the request's source address).
     myip: Option<Ipv4Addr>,
 }
@@ -103,7 +103,7 @@ impl Schedule {
             return Due::Never;
         }
         let wanted = match self.accepted {
-            Some(last) if last.myip == myip => last.at + self.refresh_wait(),
+            Some(last) if last.myip == myip => last.refresh_at,
             _ => now,
         };
         let at = wanted.max(self.retry_at);
@@ -114,16 +114,28 @@ impl Schedule {
         }
     }
 
+    /// Takes over an update with `myip` that a previous run of the daemon had accepted
+    /// `age` ago: no update until its refresh is due or the address changes.
+    pub fn resume(&mut self, now: Duration, age: Duration, myip: Option<Ipv4Addr>) {
+        self.accepted = Some(Accepted {
+            refresh_at: now + self.timing.refresh.saturating_sub(age),
+            myip,
+        });
+    }
+
     /// Takes the result of the update sent with `myip` and answered at `now`; `None` is
     /// a failure without an answer (network, HTTP error, not dyndns2), which is retried.
     pub fn record(&mut self, now: Duration, myip: Option<Ipv4Addr>, answer: Option<&Answer>) {
         match answer.map(Answer::outcome) {
             Some(Outcome::Success) => {
-                self.accepted = Some(Accepted { at: now, myip });
                 self.nochg_in_a_row = match answer {
                     Some(Answer::NoChange(_)) => self.nochg_in_a_row.saturating_add(1),
                     _ => 0,
                 };
+                self.accepted = Some(Accepted {
+                    refresh_at: now + self.refresh_wait(),
+                    myip,
+                });
                 self.retry_at = Duration::ZERO;
                 self.retry_delay = self.timing.retry_min;
             }
@@ -174,6 +186,17 @@ mod tests {
         schedule.record(secs(7), None, Some(&Answer::Good(None)));
         assert_eq!(schedule.due(secs(8), None), Due::In(secs(99)));
         assert_eq!(schedule.due(secs(107), None), Due::Now);
+    }
+
+    #[test]
+    fn a_resumed_update_is_refreshed_when_its_first_run_would_have() {
+        let mut schedule = Schedule::new(timing());
+        schedule.resume(secs(5), secs(30), None);
+        assert_eq!(schedule.due(secs(5), None), Due::In(secs(70)));
+        assert_eq!(schedule.due(secs(5), PUBLIC), Due::Now, "a new address");
+        let mut stale = Schedule::new(timing());
+        stale.resume(secs(5), secs(500), None);
+        assert_eq!(stale.due(secs(5), None), Due::Now);
     }
 
     #[test]

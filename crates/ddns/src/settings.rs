@@ -60,6 +60,9 @@ pub struct DdnsOptions {
     /// ([`parse_check_ip_url`]), asked every [`Timing::check_ip`]; `None`: the camera's
     /// own address when public, else the server's view of the request.
     pub check_ip: Option<String>,
+    /// Where the last accepted update is kept, so that a restart does not send it again
+    /// (the state directory's `ddns-last-update`); `None`: nowhere.
+    pub cache_file: Option<std::path::PathBuf>,
     /// DER certificates trusted alone for the update server's TLS (a self-hosted CA);
     /// `None`: the webpki roots.
     pub only_roots: Option<Vec<Vec<u8>>>,

@@ -8,11 +8,12 @@
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::answer::{Answer, Outcome};
+use crate::cache::{Cache, Entry};
 use crate::client::{Request, Updater};
 use crate::provider::Provider;
 use crate::public_ip::PublicAddress;
@@ -56,6 +57,8 @@ pub(crate) struct Worker<U: Updater> {
     active: Option<Active>,
     /// The "check IP" service, if the daemon names one.
     public: Option<PublicAddress>,
+    /// Where the last accepted update is kept across restarts.
+    cache: Option<Cache>,
     /// The kind of the failure episode in progress (`911`, `unreachable`...).
     episode: Option<String>,
     failures_in_episode: u64,
@@ -94,6 +97,7 @@ impl<U: Updater> Worker<U> {
                 .check_ip
                 .clone()
                 .map(|url| PublicAddress::new(url, timing.check_ip)),
+            cache: options.cache_file.clone().map(Cache::new),
             episode: None,
             failures_in_episode: 0,
         }
@@ -136,8 +140,10 @@ impl<U: Updater> Worker<U> {
     }
 
     /// Takes new settings: everything starts over (the schedule, the back-off, a stop
-    /// after a fatal answer), since they may be the fix.
+    /// after a fatal answer), since they may be the fix. The first settings of the run
+    /// take over the update a previous run left in the cache, if it is still fresh.
     pub(crate) fn configure(&mut self, generation: u64, settings: DdnsSettings) {
+        let first_of_run = self.generation == 0;
         self.generation = generation;
         self.episode = None;
         self.failures_in_episode = 0;
@@ -150,12 +156,14 @@ impl<U: Updater> Worker<U> {
                 settings.host_name,
                 server_of(&url)
             );
-            self.active = Some(Active {
+            let mut active = Active {
                 settings,
                 url,
                 schedule: Schedule::new(self.timing),
-            });
-            DdnsStatus::Updating
+            };
+            let resumed = first_of_run.then(|| self.resume(&mut active)).flatten();
+            self.active = Some(active);
+            resumed.map_or(DdnsStatus::Updating, DdnsStatus::Updated)
         } else {
             log::warn!(
                 "DDNS: provider {} is not supported (it does not speak dyndns2); {} is not updated",
@@ -165,6 +173,42 @@ impl<U: Updater> Worker<U> {
             DdnsStatus::Unsupported
         };
         self.shared.publish(generation, status);
+    }
+
+    /// Takes over the cached update of a previous run for `active`, if it was for the same
+    /// name at the same server and its refresh is not due yet; returns its answer.
+    fn resume(&self, active: &mut Active) -> Option<Answer> {
+        let entry = self.cache.as_ref()?.load()?;
+        if entry.url != active.url || entry.host_name != active.settings.host_name {
+            return None;
+        }
+        let age = SystemTime::now().duration_since(entry.at).ok()?;
+        if age >= self.timing.refresh {
+            return None;
+        }
+        active.schedule.resume((self.clock)(), age, entry.myip);
+        log::info!(
+            "DDNS: {} was updated {} min ago ({}); not sending that again",
+            entry.host_name,
+            age.as_secs() / 60,
+            entry.answer
+        );
+        Some(entry.answer)
+    }
+
+    /// Keeps an accepted update for the next run.
+    fn remember(&self, active: &Active, myip: Option<Ipv4Addr>, answer: &Answer) {
+        let Some(cache) = &self.cache else { return };
+        let entry = Entry {
+            url: active.url.clone(),
+            host_name: active.settings.host_name.clone(),
+            myip,
+            at: SystemTime::now(),
+            answer: answer.clone(),
+        };
+        if let Err(err) = cache.store(&entry) {
+            log::warn!("DDNS: cannot keep the last update for the next start: {err}");
+        }
     }
 
     /// Sends the update if one is due; returns how long to wait for the next look
@@ -213,6 +257,9 @@ impl<U: Updater> Worker<U> {
         let status = match result {
             Ok(answer) => match answer.outcome() {
                 Outcome::Success => {
+                    if let Some(active) = &self.active {
+                        self.remember(active, myip, &answer);
+                    }
                     self.succeeded(&host, &answer);
                     DdnsStatus::Updated(answer)
                 }
@@ -536,5 +583,35 @@ mod tests {
             [50],
             "once, then badauth"
         );
+    }
+
+    #[test]
+    fn a_restart_takes_over_the_last_accepted_update_instead_of_repeating_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ddns-last-update");
+        let mut first = rig(Vec::new());
+        first.worker.cache = Some(Cache::new(path.clone()));
+        first.configure(settings("cam.example.org"));
+        first.run_until(5);
+        assert_eq!(first.times(), [0]);
+
+        let mut second = rig(Vec::new());
+        second.worker.cache = Some(Cache::new(path.clone()));
+        second.configure(settings("cam.example.org"));
+        assert_eq!(second.status(), DdnsStatus::Updated(Answer::Good(None)));
+        second.run_until(900);
+        assert!(second.times().is_empty(), "nothing sent again");
+        second.run_until(1000);
+        assert_eq!(
+            second.times(),
+            [1000],
+            "refreshed when the first run would have"
+        );
+
+        let mut third = rig(Vec::new());
+        third.worker.cache = Some(Cache::new(path));
+        third.configure(settings("other.example.org"));
+        third.run_until(1);
+        assert_eq!(third.times(), [0], "another host name is updated at once");
     }
 }

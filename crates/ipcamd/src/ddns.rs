@@ -132,6 +132,7 @@ impl DdnsConfig {
             server: self.server_url().ok().flatten(),
             check_ip: self.check_ip_url().ok().flatten(),
             only_roots,
+            cache_file: None,
             timing: Timing {
                 refresh: Duration::from_secs(self.refresh_hours * 3600),
                 refresh_max: timing.refresh_max,
@@ -145,9 +146,16 @@ impl DdnsConfig {
     }
 }
 
+/// The file in the state directory that holds the last accepted update.
+const CACHE_FILE: &str = "ddns-last-update";
+
 /// Starts the updater, idle until the configuration thread hands it the settings.
 pub(crate) fn spawn(config: &Config, state: SharedState) -> Result<Ddns, DdnsError> {
-    Ddns::spawn(config.ddns.options()?, address_source(config, state))
+    let options = DdnsOptions {
+        cache_file: Some(config.state_dir.join(CACHE_FILE)),
+        ..config.ddns.options()?
+    };
+    Ddns::spawn(options, address_source(config, state))
 }
 
 /// The interface pppd brings up for PPPoE (`IPAddressMode` 5): its first, as the image

@@ -424,4 +424,80 @@ mod tests {
             Some(Err(UpdateError::NotDyndns2))
         );
     }
+
+    /// A one-shot server on 127.0.0.1 that answers `reply` and hands back the request.
+    fn serve_once(reply: &'static [u8]) -> (String, std::thread::JoinHandle<String>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/nic/update", listener.local_addr().expect("addr"));
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).expect("request");
+                request.push(byte[0]);
+            }
+            // No Content-Length and no close: the client must stop at the last chunk.
+            stream.write_all(reply).expect("reply");
+            let mut rest = Vec::new();
+            let _ = stream.read_to_end(&mut rest);
+            String::from_utf8(request).expect("text")
+        });
+        (url, server)
+    }
+
+    fn request(url: &str) -> Request<'_> {
+        Request {
+            url,
+            host_name: "cam.example.org",
+            myip: None,
+            user_name: "me",
+            password: "pw",
+        }
+    }
+
+    #[test]
+    fn a_chunked_answer_on_an_open_connection_is_read_to_its_last_chunk() {
+        let (url, server) = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              10\r\ngood 81.2.69.160\r\n0\r\n\r\n",
+        );
+        let mut updater = HttpUpdater::new(Duration::from_secs(5), None).expect("client");
+        let answer = updater.update(&request(&url));
+        assert_eq!(answer, Ok(Answer::Good("81.2.69.160".parse().ok())));
+        let sent = server.join().expect("server");
+        assert!(
+            sent.starts_with("GET /nic/update?hostname=cam.example.org HTTP/1.1\r\n"),
+            "{sent}"
+        );
+        assert!(
+            sent.contains("\r\nAuthorization: Basic bWU6cHc=\r\n"),
+            "{sent}"
+        );
+    }
+
+    #[test]
+    fn a_server_that_never_answers_is_given_up_after_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/nic/update", listener.local_addr().expect("addr"));
+        let mut updater = HttpUpdater::new(Duration::from_millis(200), None).expect("client");
+        let answer = updater.update(&request(&url));
+        assert!(
+            matches!(answer, Err(UpdateError::Unreachable(_))),
+            "{answer:?}"
+        );
+        drop(listener);
+    }
+
+    #[test]
+    fn a_refused_connection_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/nic/update", listener.local_addr().expect("addr"));
+        drop(listener);
+        let mut updater = HttpUpdater::new(Duration::from_secs(5), None).expect("client");
+        assert!(matches!(
+            updater.update(&request(&url)),
+            Err(UpdateError::Unreachable(_))
+        ));
+    }
 }

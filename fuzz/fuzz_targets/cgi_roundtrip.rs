@@ -18,6 +18,7 @@ const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     latest_frame_size: Some(12345),
     open_port: None,
     upnp_external_ip: None,
+    ddns_status: None,
 };
 
 fn open(dir: &std::path::Path) -> ConfigService {

@@ -203,6 +203,9 @@ impl TestCamera {
         let system_dir = state_dir.join("system");
         std::fs::create_dir_all(&system_dir).expect("system config dir");
         config.platform.config_dir = system_dir;
+        // DDNS updates go nowhere off this machine: a loopback port nothing listens on
+        // (discard, privileged), whatever provider a test picks (tests/ddns.rs sets its own).
+        config.ddns.server = "http://127.0.0.1:9".into();
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -111,6 +111,9 @@ pub struct RuntimeInfo<'a> {
     /// The router's external address while UPnP maps the HTTP ports (`UpnP` of
     /// `/inetwork.cgi`; the camera's own address otherwise).
     pub upnp_external_ip: Option<IpAddr>,
+    /// The DDNS updater's state, shown as `DynamicDNS=Enable (...)` while DDNS is
+    /// enabled (`good 81.2.69.160`, `badauth`); `None` shows just `Enable`.
+    pub ddns_status: Option<&'a str>,
 }
 
 impl std::fmt::Debug for RuntimeInfo<'_> {
@@ -123,6 +126,7 @@ impl std::fmt::Debug for RuntimeInfo<'_> {
             .field("latest_frame_size", &self.latest_frame_size)
             .field("open_port", &self.open_port.is_some())
             .field("upnp_external_ip", &self.upnp_external_ip)
+            .field("ddns_status", &self.ddns_status)
             .finish()
     }
 }
@@ -852,7 +856,13 @@ impl ConfigService {
         line(out, "DefaultGateway", info.gateway);
         line(out, "PrimaryDNSAddress", info.dns1);
         line(out, "SecondaryDNSAddress", info.dns2);
-        line(out, "DynamicDNS", enable_text(config.ddns_enable == 1));
+        // The spec's leading word stays first, so clients that read Enable/Disable still do.
+        match runtime.ddns_status {
+            Some(status) if config.ddns_enable == 1 => {
+                line(out, "DynamicDNS", format_args!("Enable ({status})"))
+            }
+            _ => line(out, "DynamicDNS", enable_text(config.ddns_enable == 1)),
+        }
         let second = enable_text(config.second_port().is_some());
         line(
             out,

@@ -15,6 +15,7 @@ const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     latest_frame_size: Some(12345),
     open_port: None,
     upnp_external_ip: None,
+    ddns_status: None,
 };
 
 fn service() -> (tempfile::TempDir, ConfigService) {
@@ -1070,6 +1071,29 @@ fn network_rules_between_parameters() {
     assert_eq!(same.effects.second_http_port, None);
     let off = accepted(&mut s, Resource::Network, &[("SecondHTTPPortEnable", "0")]);
     assert_eq!(off.effects.second_http_port, Some(None));
+}
+
+#[test]
+fn dynamic_dns_shows_the_updater_status_after_the_spec_word_only_while_enabled() {
+    let (_dir, mut s) = service();
+    let runtime = RuntimeInfo {
+        ddns_status: Some("good 81.2.69.160"),
+        ..RUNTIME
+    };
+    let dynamic_dns = |s: &mut ConfigService| {
+        let body = s
+            .handle(Resource::INetwork, &[], &runtime)
+            .expect("GET")
+            .body;
+        value(&body, "DynamicDNS")
+    };
+    assert_eq!(dynamic_dns(&mut s), "Disable", "the spec's example");
+    accepted(
+        &mut s,
+        Resource::Network,
+        &[("DDNSEnable", "1"), ("DDNSHostName", "cam.example.org")],
+    );
+    assert_eq!(dynamic_dns(&mut s), "Enable (good 81.2.69.160)");
 }
 
 #[test]

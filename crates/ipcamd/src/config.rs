@@ -71,6 +71,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// The RTSP server.
     pub rtsp: RtspConfig,
+    /// The dynamic DNS updater.
+    pub ddns: crate::ddns::DdnsConfig,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             upnp: crate::upnp::UpnpConfig::default(),
             events: EventsConfig::default(),
             rtsp: RtspConfig::default(),
+            ddns: crate::ddns::DdnsConfig::default(),
         }
     }
 }
@@ -320,7 +323,13 @@ impl Config {
             ),
         ];
         let events = self.events.checks();
-        match checks.into_iter().chain(events).find(|(bad, _, _)| *bad) {
+        let ddns = self.ddns.checks();
+        match checks
+            .into_iter()
+            .chain(events)
+            .chain(ddns)
+            .find(|(bad, _, _)| *bad)
+        {
             Some((_, key, reason)) => Err(ConfigError::Value { key, reason }),
             None => Ok(()),
         }
@@ -407,6 +416,10 @@ mod tests {
         assert!(err.contains("server.max_connections"), "{err}");
         let err = parse("[rtsp]\nmax_sessions = 0\n").unwrap_err().to_string();
         assert!(err.contains("rtsp.max_sessions"), "{err}");
+        let err = parse("[ddns]\nserver = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ddns.server"), "{err}");
         let err = Config::load(Path::new("/nonexistent/ipcamd.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ipcamd.toml"));
     }

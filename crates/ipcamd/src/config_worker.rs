@@ -23,6 +23,7 @@ use ipcam_api::{
     RuntimeInfo, State,
 };
 use ipcam_capture::Capture;
+use ipcam_ddns::{DdnsHandle, DdnsSettings};
 use ipcam_events::EventsHandle;
 use ipcam_hal::Led;
 use ipcam_httpd::{ListenerId, Responder, Response, ServerHandle, Status};
@@ -69,6 +70,7 @@ pub(crate) struct Plant {
     pub(crate) ptz: PtzHandle,
     pub(crate) events: EventsHandle,
     pub(crate) alarms: AlarmsHandle,
+    pub(crate) ddns: DdnsHandle,
     pub(crate) model: String,
     /// Advanced when logins or access control change, so open streams re-check.
     pub(crate) access: AccessEpoch,
@@ -137,6 +139,7 @@ impl Worker {
                     if !params.is_empty() {
                         self.update_events();
                         self.plant.upnp.apply(self.service.state());
+                        self.update_ddns();
                     }
                     if let Some(flushed) = flushed {
                         if !flushed.wait(FLUSH_WAIT) {
@@ -181,6 +184,7 @@ impl Worker {
             *bound.borrow_mut() = Some(listener);
             Ok(())
         };
+        let ddns_status = self.plant.ddns.status().to_string();
         let runtime = RuntimeInfo {
             model: &self.plant.model,
             firmware_version: FIRMWARE_VERSION,
@@ -189,6 +193,7 @@ impl Worker {
             latest_frame_size,
             open_port: Some(&open_port),
             upnp_external_ip: self.plant.upnp.external_ip(),
+            ddns_status: Some(&ddns_status),
         };
         match self.service.handle(resource, params, &runtime) {
             Ok(reply) => {
@@ -271,8 +276,16 @@ impl Worker {
         }
     }
 
+    /// Hands the DDNS updater the `/network.cgi` settings; equal ones change nothing.
+    fn update_ddns(&self) {
+        self.plant
+            .ddns
+            .configure(DdnsSettings::from(&self.service.state().network));
+    }
+
     /// Makes the hardware match the whole state (start-up and factory reset).
     fn apply_whole_state(&mut self) {
+        self.update_ddns();
         let state: State = self.service.state().clone();
         self.apply_image(&state.image);
         self.set_second_port(state.network.second_port(), None);

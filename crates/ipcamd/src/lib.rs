@@ -7,9 +7,9 @@
 //!
 //! Threads: the HTTP event loop (every socket), the capture thread (frames), the
 //! configuration thread (state file and what changes imply), the pan-tilt controller
-//! (motors), the RTSP event loop, the FTP and e-mail workers, the alarm thread (events)
-//! with the motion detector's, the LED blinker and WS-Discovery. They share only atomics,
-//! the frame broadcast and channels.
+//! (motors), the RTSP event loop, the FTP and e-mail workers, the DDNS updater, the alarm
+//! thread (events) with the motion detector's, the LED blinker and WS-Discovery. They
+//! share only atomics, the frame broadcast and channels.
 
 mod alarm;
 mod camera;
@@ -17,6 +17,7 @@ mod client;
 pub mod config;
 mod config_worker;
 mod control;
+pub mod ddns;
 mod logins;
 pub mod onvif;
 mod presets;
@@ -83,6 +84,9 @@ pub enum DaemonError {
     /// The FTP and e-mail workers cannot start.
     #[error("events: {0}")]
     Events(#[from] ipcam_events::EventsError),
+    /// The dynamic DNS updater cannot start.
+    #[error("ddns: {0}")]
+    Ddns(#[from] ipcam_ddns::DdnsError),
     /// The pan-tilt controller cannot start.
     #[error("pan-tilt: {0}")]
     Ptz(#[from] ipcam_ptz::PtzError),
@@ -115,6 +119,7 @@ pub struct Daemon {
     serial_probe: Option<ipcam_hal::backend::sim::SimSerial>,
     _ptz: Ptz,
     _events: Events,
+    _ddns: ipcam_ddns::Ddns,
     discovery: Option<ipcam_onvif::Discovery>,
     _alarms: Alarms,
 }
@@ -155,6 +160,8 @@ impl Daemon {
         if let Err(err) = events.handle().apply_state(&state) {
             log::error!("some stored upload/e-mail settings are unusable: {err}");
         }
+        // Handed its settings by the configuration thread, at start and on every change.
+        let ddns = ddns::spawn(config, service.shared())?;
         let (tap, tapped) = alarm::frame_tap();
         let pipeline = Pipeline {
             source: config.capture.source.parse()?,
@@ -258,6 +265,7 @@ impl Daemon {
             ptz: ptz.handle(),
             events: events.handle(),
             alarms: alarms.handle(),
+            ddns: ddns.handle(),
             model: config.platform.model.clone(),
             access,
             state_dir: config.state_dir.clone(),
@@ -286,6 +294,7 @@ impl Daemon {
             serial_probe,
             _ptz: ptz,
             _events: events,
+            _ddns: ddns,
             discovery,
             _alarms: alarms,
         })

@@ -1,7 +1,8 @@
 //! Real servers for tests, on 127.0.0.1: an FTP server (libunftp with its file system
-//! backend), a small SMTP sink, and a private D-Bus with systemd's services mocked by
-//! python-dbusmock ([`dbus`]). The event workers' own tests and the daemon's black-box
-//! tests both deliver to them, so there is one copy of each, not one per test suite.
+//! backend), a small SMTP sink, a dyndns2 update server, and a private D-Bus with
+//! systemd's services mocked by python-dbusmock ([`dbus`]). The workers' own tests and
+//! the daemon's black-box tests both talk to them, so there is one copy of each, not one
+//! per test suite.
 //!
 //! Dev-only: no crate of the camera depends on it outside `[dev-dependencies]`.
 
@@ -10,6 +11,7 @@ use std::path::Path;
 
 pub mod clips;
 pub mod dbus;
+pub mod dyndns;
 pub mod ftp;
 pub mod smtp;
 

@@ -4,18 +4,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::tests::RUNTIME;
 use super::*;
 use crate::platform::sim::SimPlatform;
 use crate::platform::{EthernetInfo, NetworkInfo, WirelessInfo};
-
-const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
-    model: "IPCAM-1",
-    firmware_version: "0.1.0",
-    http_port: 80,
-    viewers: &[],
-    latest_frame_size: None,
-    open_port: None,
-};
 
 /// How the named call fails.
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::platform::sim::SimPlatform;
 
-const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
+/// The daemon's runtime facts as the service tests see them.
+pub(super) const RUNTIME: RuntimeInfo<'static> = RuntimeInfo {
     model: "IPCAM-1",
     firmware_version: "0.1.0",
     http_port: 80,

@@ -12,6 +12,14 @@ use ipcam_testkit::dbus::{Call, Mocked, TestBus};
 
 /// A camera on the Linux backend and the bus it talks to, start-up calls forgotten.
 fn camera() -> Option<(TestBus, TestCamera, tempfile::TempDir)> {
+    camera_with_wireless(None)
+}
+
+/// Like [`camera`], with `wireless` as the wireless interface.
+fn camera_with_wireless(
+    wireless: Option<&str>,
+) -> Option<(TestBus, TestCamera, tempfile::TempDir)> {
+    let wireless = wireless.map(str::to_owned);
     let bus = match TestBus::start() {
         Ok(bus) => bus,
         Err(why) => {
@@ -27,6 +35,7 @@ fn camera() -> Option<(TestBus, TestCamera, tempfile::TempDir)> {
         config.platform.interface = "lo".into();
         config.platform.system_bus = Some(address);
         config.platform.config_dir = dir;
+        config.platform.wireless_interface = wireless;
     });
     bus.clear_calls();
     Some((bus, camera, config_dir))
@@ -275,4 +284,180 @@ fn a_request_without_reboot_never_reboots() {
     // worker has finished with the first one.
     assert_eq!(camera.get("/system.cgi", ADMIN).status, 200);
     assert!(bus.calls(Mocked::Logind).is_empty());
+}
+
+/// The text of `name` in the camera's OS-file directory.
+fn os_file(dir: &tempfile::TempDir, name: &str) -> String {
+    std::fs::read_to_string(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn mode_of(dir: &tempfile::TempDir, name: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = std::fs::metadata(dir.path().join(name)).expect("metadata");
+    metadata.permissions().mode() & 0o777
+}
+
+/// The index of `lo` as networkd's `ReconfigureLink` receives it.
+fn loopback_index() -> String {
+    std::fs::read_to_string("/sys/class/net/lo/ifindex")
+        .expect("lo's ifindex")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_fixed_address_reaches_networkd_after_the_response() {
+    let Some((bus, camera, dir)) = camera() else {
+        return;
+    };
+    let reply = set(
+        &camera,
+        "/network.cgi",
+        &[
+            ("IPAddressMode", "1"),
+            ("IPAddress", "192.168.7.20"),
+            ("SubnetMask", "255.255.255.0"),
+            ("DefaultGateway", "192.168.7.1"),
+            ("DNSIPAddress1", "192.168.7.2"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let network = os_file(&dir, "wired.network");
+    for line in [
+        "Name=lo",
+        "Address=192.168.7.20/24",
+        "Gateway=192.168.7.1",
+        "DNS=192.168.7.2",
+    ] {
+        assert!(network.lines().any(|l| l == line), "{line} in {network}");
+    }
+    bus.wait_for_call(Mocked::Networkd, "ReconfigureLink", DEADLINE)
+        .expect("networkd reconfigures the interface after the response");
+    assert_eq!(
+        bus.calls(Mocked::Networkd),
+        [
+            Call::new("Reload", &[]),
+            Call::new("ReconfigureLink", &[&loopback_index()]),
+        ]
+    );
+}
+
+#[test]
+fn the_same_network_settings_again_reload_nothing() {
+    let Some((bus, camera, _dir)) = camera() else {
+        return;
+    };
+    let fixed = [
+        ("IPAddressMode", "1"),
+        ("IPAddress", "192.168.7.20"),
+        ("DefaultGateway", "192.168.7.1"),
+    ];
+    let reply = set(&camera, "/network.cgi", &fixed);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    bus.wait_for_call(Mocked::Networkd, "ReconfigureLink", DEADLINE)
+        .expect("the first change is reloaded");
+    bus.clear_calls();
+    assert_eq!(set(&camera, "/network.cgi", &fixed).status, 200);
+    // A later request's answer shows the worker is done with the one before.
+    assert_eq!(camera.get("/system.cgi", ADMIN).status, 200);
+    assert!(bus.calls(Mocked::Networkd).is_empty());
+}
+
+#[test]
+fn pppoe_credentials_go_to_a_private_peer_file_and_the_dialler_restarts() {
+    let Some((bus, camera, dir)) = camera() else {
+        return;
+    };
+    let reply = set(
+        &camera,
+        "/network.cgi",
+        &[
+            ("IPAddressMode", "5"),
+            ("PPPoEUserID", "camera@isp"),
+            ("PPPoEPASSWORD", "s3cret"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let peer = os_file(&dir, "pppoe.peer");
+    assert!(peer.lines().any(|l| l == r#"user "camera@isp""#), "{peer}");
+    assert!(peer.lines().any(|l| l == r#"password "s3cret""#), "{peer}");
+    assert_eq!(mode_of(&dir, "pppoe.peer"), 0o600);
+    let call = bus
+        .wait_for_call(Mocked::Systemd, "RestartUnit", DEADLINE)
+        .expect("the PPPoE unit restarts");
+    assert_eq!(
+        call,
+        Call::new("RestartUnit", &["ipcamd-pppoe.service", "replace"])
+    );
+}
+
+#[test]
+fn wireless_settings_go_to_wpa_supplicant_which_restarts() {
+    let Some((bus, camera, dir)) = camera_with_wireless(Some("lo")) else {
+        return;
+    };
+    let reply = set(
+        &camera,
+        "/wireless.cgi",
+        &[
+            ("SSID", "garden"),
+            ("WEPEncryption", "4"),
+            ("PreSharedKey", "correct horse battery"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let conf = os_file(&dir, "wpa_supplicant.conf");
+    assert!(conf.contains(r#"ssid="garden""#), "{conf}");
+    assert!(conf.contains(r#"psk="correct horse battery""#), "{conf}");
+    assert_eq!(mode_of(&dir, "wpa_supplicant.conf"), 0o600);
+    let call = bus
+        .wait_for_call(Mocked::Systemd, "RestartUnit", DEADLINE)
+        .expect("wpa_supplicant restarts");
+    assert_eq!(
+        call,
+        Call::new("RestartUnit", &["wpa_supplicant@lo.service", "replace"])
+    );
+}
+
+#[test]
+fn an_ssid_the_supplicant_cannot_take_is_a_400_and_nothing_is_written() {
+    let Some((bus, camera, dir)) = camera_with_wireless(Some("lo")) else {
+        return;
+    };
+    let before = os_file(&dir, "wpa_supplicant.conf");
+    // 32 characters, 64 bytes: within the spec's length, beyond 802.11's 32 bytes.
+    let reply = set(&camera, "/wireless.cgi", &[("SSID", &"é".repeat(32))]);
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(reply.text().contains("SSID"), "{}", reply.text());
+    assert_eq!(os_file(&dir, "wpa_supplicant.conf"), before);
+    assert_eq!(shown(&camera, "/wireless.cgi", "SSID"), "");
+    assert!(bus.calls(Mocked::Systemd).is_empty());
+}
+
+#[test]
+fn time_servers_go_to_timesyncd_which_restarts() {
+    let Some((bus, camera, dir)) = camera() else {
+        return;
+    };
+    let reply = set(
+        &camera,
+        "/datetime.cgi",
+        &[
+            ("DateTimeMode", "0"),
+            ("TimeServerIPAddress", "ntp.example.org"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let drop_in = os_file(&dir, "timesyncd.conf");
+    assert!(
+        drop_in.lines().any(|l| l == "NTP=ntp.example.org"),
+        "{drop_in}"
+    );
+    let call = bus
+        .wait_for_call(Mocked::Systemd, "RestartUnit", DEADLINE)
+        .expect("timesyncd restarts");
+    assert_eq!(
+        call,
+        Call::new("RestartUnit", &["systemd-timesyncd.service", "replace"])
+    );
 }

@@ -1049,6 +1049,8 @@ fn platform_result(
             parameter,
             format!("rejected by {service}: {reason}"),
         )),
+        // A value the system's file format cannot carry: the client's, named exactly.
+        Err(PlatformError::Invalid { name, reason }) => Err(ApiError::invalid(name, reason)),
         Err(err) => {
             log::warn!("{parameter}: {err}");
             Err(ApiError::Platform(err))

@@ -1222,6 +1222,8 @@ fn linux_camera() -> Option<(ipcam_testkit::dbus::TestBus, TestCamera)> {
     let camera = TestCamera::start_with(move |config| {
         config.platform.backend = ipcamd::config::PlatformBackend::Linux;
         config.platform.interface = "lo".into();
+        // Interfaces are only named in files and calls the mocks take; lo always exists.
+        config.platform.wireless_interface = Some("lo".into());
         config.platform.system_bus = Some(address);
     });
     bus.clear_calls();
@@ -1317,4 +1319,75 @@ fn the_system_page_names_the_camera_through_hostnamed() {
         ]
     );
     assert!(bus.calls(Mocked::Logind).is_empty(), "saving is no reboot");
+}
+
+/// The text of an OS file the Linux backend wrote for `camera`.
+fn os_file(camera: &TestCamera, name: &str) -> String {
+    let path = camera.state_dir.join("system").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_network_page_writes_a_fixed_address_for_networkd() {
+    use ipcam_testkit::dbus::Mocked;
+    let Some((bus, camera)) = linux_camera() else {
+        return;
+    };
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("network");
+    page.choose("IPAddressMode", "1");
+    page.type_over("#f-IPAddress", "192.168.7.20");
+    page.type_over("#f-SubnetMask", "255.255.255.0");
+    page.type_over("#f-DefaultGateway", "192.168.7.1");
+    page.type_over("#f-DNSIPAddress1", "192.168.7.2");
+    assert_eq!(page.submit("network"), "Saved.");
+    let network = os_file(&camera, "wired.network");
+    for line in [
+        "Address=192.168.7.20/24",
+        "Gateway=192.168.7.1",
+        "DNS=192.168.7.2",
+    ] {
+        assert!(network.lines().any(|l| l == line), "{line} in {network}");
+    }
+    bus.wait_for_call(Mocked::Networkd, "ReconfigureLink", DEADLINE)
+        .expect("networkd applies the file after the page has its answer");
+    page.reload();
+    page.open_settings("network");
+    assert_eq!(
+        page.string("document.querySelector('#f-IPAddress').value"),
+        Some("192.168.7.20".into())
+    );
+}
+
+#[test]
+fn the_wireless_page_configures_wpa_supplicant_and_shows_a_refused_ssid() {
+    use ipcam_testkit::dbus::{Call, Mocked};
+    let Some((bus, camera)) = linux_camera() else {
+        return;
+    };
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("wireless");
+    page.type_over("#f-SSID", "garden");
+    page.choose("WEPEncryption", "4");
+    page.type_over("#f-PreSharedKey", "correct horse battery");
+    assert_eq!(page.submit("wireless"), "Saved.");
+    let conf = os_file(&camera, "wpa_supplicant.conf");
+    assert!(conf.contains(r#"ssid="garden""#), "{conf}");
+    let call = bus
+        .wait_for_call(Mocked::Systemd, "RestartUnit", DEADLINE)
+        .expect("wpa_supplicant restarts");
+    assert_eq!(
+        call,
+        Call::new("RestartUnit", &["wpa_supplicant@lo.service", "replace"])
+    );
+
+    // 32 characters the spec allows, 64 bytes 802.11 does not: refused at the field.
+    page.type_over("#f-SSID", &"é".repeat(32));
+    assert_eq!(page.submit("wireless"), "Not saved: see the field marked.");
+    let reason = page
+        .string("document.querySelector('#e-SSID').textContent")
+        .unwrap_or_default();
+    assert!(reason.starts_with("SSID: "), "{reason}");
+    assert_eq!(cgi_value(&camera, "/wireless.cgi", "SSID"), "garden");
+    assert_eq!(os_file(&camera, "wpa_supplicant.conf"), conf);
 }

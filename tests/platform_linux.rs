@@ -461,3 +461,26 @@ fn time_servers_go_to_timesyncd_which_restarts() {
         Call::new("RestartUnit", &["systemd-timesyncd.service", "replace"])
     );
 }
+
+#[test]
+fn a_factory_reset_puts_dhcp_back_for_networkd_after_the_204() {
+    let Some((bus, camera, dir)) = camera() else {
+        return;
+    };
+    let fixed = [
+        ("IPAddressMode", "1"),
+        ("IPAddress", "192.168.7.20"),
+        ("DefaultGateway", "192.168.7.1"),
+    ];
+    assert_eq!(set(&camera, "/network.cgi", &fixed).status, 200);
+    bus.wait_for_call(Mocked::Networkd, "ReconfigureLink", DEADLINE)
+        .expect("the fixed address is applied");
+    bus.clear_calls();
+    let reply = set(&camera, "/reset.cgi", &[("FactoryReset", "Yes")]);
+    assert_eq!(reply.status, 204);
+    bus.wait_for_call(Mocked::Networkd, "ReconfigureLink", DEADLINE)
+        .expect("the factory address mode is applied after the 204");
+    let network = os_file(&dir, "wired.network");
+    assert!(network.lines().any(|l| l == "DHCP=ipv4"), "{network}");
+    assert!(!network.contains("192.168.7.20"), "{network}");
+}

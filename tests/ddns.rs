@@ -6,61 +6,20 @@
 
 mod common;
 
-use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use common::{form, table, value_of, wait_for, TestCamera, ADMIN};
 use ipcam_testkit::dyndns::{self, Server};
-use log::{Level, Log, Metadata, Record};
-
-/// Keeps every log record of the process (all tests of this binary share it).
-struct Capture(Mutex<Vec<(Level, String)>>);
-
-impl Log for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        let line = format!("{}: {}", record.target(), record.args());
-        self.0
-            .lock()
-            .expect("log lock")
-            .push((record.level(), line));
-    }
-
-    fn flush(&self) {}
-}
-
-static LOG: Capture = Capture(Mutex::new(Vec::new()));
-static LOGGER: Once = Once::new();
+use ipcam_testkit::log_capture;
+use log::Level;
 
 fn capture_log() {
-    LOGGER.call_once(|| {
-        log::set_logger(&LOG).expect("first logger");
-        log::set_max_level(log::LevelFilter::Trace);
-    });
+    log_capture::capture("");
 }
 
 /// Log lines at `level` containing every one of `words`.
 fn log_lines(level: Level, words: &[&str]) -> usize {
-    LOG.0
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|(l, line)| *l == level && words.iter().all(|w| line.contains(w)))
-        .count()
-}
-
-/// Every captured line, at any level, holding `secret`.
-fn lines_with(secret: &str) -> Vec<String> {
-    LOG.0
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|(_, line)| line.contains(secret))
-        .map(|(_, line)| line.clone())
-        .collect()
+    log_capture::count(level, words)
 }
 
 /// A camera whose updates go to `server_url`, retrying after 1 s (at most 2 s) and
@@ -166,7 +125,10 @@ fn enabling_ddns_makes_an_authenticated_update_that_inetwork_shows() {
 
     let inetwork = camera.get("/inetwork.cgi", ADMIN).text();
     assert!(!inetwork.contains(dyndns::PASSWORD), "{inetwork}");
-    assert_eq!(lines_with(dyndns::PASSWORD), Vec::<String>::new());
+    assert_eq!(
+        log_capture::lines_with(dyndns::PASSWORD),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -214,8 +176,11 @@ fn badauth_stops_updates_until_the_settings_change() {
 
     let inetwork = camera.get("/inetwork.cgi", ADMIN).text();
     assert!(!inetwork.contains(wrong), "{inetwork}");
-    assert_eq!(lines_with(wrong), Vec::<String>::new());
-    assert_eq!(lines_with(dyndns::PASSWORD), Vec::<String>::new());
+    assert_eq!(log_capture::lines_with(wrong), Vec::<String>::new());
+    assert_eq!(
+        log_capture::lines_with(dyndns::PASSWORD),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -258,7 +223,10 @@ fn an_unreachable_or_troubled_server_is_retried_until_it_answers() {
         log_lines(Level::Info, &["cam-retry.example.org", "work again"]),
         1
     );
-    assert_eq!(lines_with(dyndns::PASSWORD), Vec::<String>::new());
+    assert_eq!(
+        log_capture::lines_with(dyndns::PASSWORD),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

@@ -94,7 +94,7 @@ pub use motion::MotionConfig;
 pub use platform::{Platform, PlatformError};
 pub use ratelimit::LoginLimiter;
 pub use resources::Resource;
-pub use schema::{Kind, Param, Section, Value};
+pub use schema::{is_host_name, Kind, Param, Section, Value};
 pub use sections::{
     DateTimeConfig, EmailConfig, ImageConfig, NetworkConfig, SystemConfig, UploadConfig,
     UserAccessConfig, UserRecord, WirelessConfig, DDNS_PROVIDERS, TRANSMISSION_RATES, TX_KEYS,

@@ -378,8 +378,9 @@ fn parse_host(raw: &str, max: usize) -> Result<Value, String> {
     }
 }
 
-/// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
-fn is_host_name(host: &str) -> bool {
+/// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens (a final
+/// dot allowed). The OS files that carry a host name check it with the same rule.
+pub fn is_host_name(host: &str) -> bool {
     let host = host.strip_suffix('.').unwrap_or(host);
     !host.is_empty()
         && host.split('.').all(|label| {

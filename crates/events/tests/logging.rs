@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{utc, wait_for, Camera};
@@ -12,49 +11,21 @@ use ipcam_api::{CameraTimeZone, EmailConfig, UploadConfig};
 use ipcam_events::{EmailSettings, Events, ManualClock, UploadSettings};
 use ipcam_testkit::free_port;
 use ipcam_testkit::ftp::{Server, USER};
+use ipcam_testkit::log_capture;
 use ipcam_testkit::smtp::{self, Sink};
-use log::{Level, Log, Metadata, Record};
+use log::Level;
 
 const FTP_PASSWORD: &str = "ftp-Pa55word";
 const MAIL_PASSWORD: &str = smtp::PASSWORD;
 const LIMIT: Duration = Duration::from_secs(10);
 
-/// Keeps every record of this crate.
-struct Capture(Mutex<Vec<(Level, String)>>);
-
-impl Log for Capture {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target().starts_with("ipcam_events")
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let line = record.args().to_string();
-            self.0
-                .lock()
-                .expect("log lock")
-                .push((record.level(), line));
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-static LOG: Capture = Capture(Mutex::new(Vec::new()));
-
 fn lines(level: Level, containing: &str) -> usize {
-    LOG.0
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|(l, line)| *l == level && line.contains(containing))
-        .count()
+    log_capture::count(level, &[containing])
 }
 
 #[test]
 fn failures_are_logged_once_per_episode_without_secrets() {
-    log::set_logger(&LOG).expect("first logger");
-    log::set_max_level(log::LevelFilter::Trace);
+    log_capture::capture("ipcam_events");
 
     let camera = Camera::new();
     let clock = ManualClock::new(utc((2024, 6, 3), (12, 0, 0)));
@@ -122,12 +93,8 @@ fn failures_are_logged_once_per_episode_without_secrets() {
     drop(events);
     drop(server);
 
-    let all = LOG.0.lock().expect("log lock");
-    assert!(!all.is_empty());
-    for (_, line) in all.iter() {
-        assert!(
-            !line.contains(FTP_PASSWORD) && !line.contains(MAIL_PASSWORD),
-            "{line}"
-        );
+    assert!(!log_capture::lines_with("").is_empty());
+    for secret in [FTP_PASSWORD, MAIL_PASSWORD] {
+        assert_eq!(log_capture::lines_with(secret), Vec::<String>::new());
     }
 }

@@ -13,6 +13,7 @@ pub mod clips;
 pub mod dbus;
 pub mod dyndns;
 pub mod ftp;
+pub mod log_capture;
 pub mod smtp;
 
 /// A port on 127.0.0.1 that nothing listens on (until a test starts a server there).

@@ -46,18 +46,7 @@ pub fn drop_in(config: &DateTimeConfig) -> Result<String, PlatformError> {
 /// One `NTP=` entry: an IPv4 address or an RFC 1123 host name, nothing that timesyncd
 /// would split into two servers.
 fn is_server_name(server: &str) -> bool {
-    let labels = server.strip_suffix('.').unwrap_or(server);
-    server.parse::<Ipv4Addr>().is_ok()
-        || (!labels.is_empty()
-            && labels.len() <= 253
-            && labels.split('.').all(|label| {
-                (1..=63).contains(&label.len())
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            }))
+    server.parse::<Ipv4Addr>().is_ok() || (server.len() <= 253 && ipcam_api::is_host_name(server))
 }
 
 #[cfg(test)]

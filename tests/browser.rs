@@ -1391,3 +1391,62 @@ fn the_wireless_page_configures_wpa_supplicant_and_shows_a_refused_ssid() {
     assert_eq!(cgi_value(&camera, "/wireless.cgi", "SSID"), "garden");
     assert_eq!(os_file(&camera, "wpa_supplicant.conf"), conf);
 }
+
+#[test]
+fn the_date_and_time_page_sets_the_system_clock_from_the_computers() {
+    use ipcam_testkit::dbus::{Call, Mocked};
+    use std::time::SystemTime;
+    let Some((bus, camera)) = linux_camera() else {
+        return;
+    };
+    let page = Session::open(&camera, "admin", ADMIN_PASSWORD);
+    page.open_settings("datetime");
+    page.choose("DateTimeMode", "1");
+    // The button writes the computer's local wall time; the camera reads it in its own
+    // zone, UTC from the factory. So the instant set is now shifted by the computer's
+    // offset from UTC (getTimezoneOffset: minutes from local time to UTC).
+    let offset_minutes = page
+        .number("new Date().getTimezoneOffset()")
+        .expect("the browser's offset");
+    let micros = |t: SystemTime| {
+        let since = t
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970");
+        i64::try_from(since.as_micros()).expect("in range")
+    };
+    let loaded = page
+        .string("document.querySelector('#f-Time').value")
+        .expect("the camera's time");
+    let before = micros(SystemTime::now());
+    // The page saves what differs from what it loaded: press until the computer's clock
+    // has left the loaded second (it already has wherever the two zones differ).
+    page.until("a time other than the loaded one", || {
+        page.string(
+            "(() => { const t = document.querySelector('#f-Time'); \
+             t.parentElement.querySelector('button').click(); return t.value; })()",
+        )
+        .filter(|filled| *filled != loaded)
+    });
+    assert_eq!(page.submit("datetime"), "Saved.");
+    let after = micros(SystemTime::now());
+    let calls = bus.calls(Mocked::Timedated);
+    assert_eq!(
+        calls.first(),
+        Some(&Call::new("SetNTP", &["false", "false"]))
+    );
+    let set = calls
+        .iter()
+        .find(|call| call.method == "SetTime")
+        .expect("SetTime after SetNTP(false)");
+    let sent: i64 = set.args[0].parse().expect("microseconds");
+    let shift = -(offset_minutes as i64) * 60 * 1_000_000;
+    // The page sends whole seconds: the instant lies within the second before `before`
+    // and `after`, shifted.
+    assert!(
+        (before + shift - 1_000_000..=after + shift).contains(&sent),
+        "SetTime({sent}) outside {}..={}",
+        before + shift - 1_000_000,
+        after + shift
+    );
+    assert_eq!(set.args[1..], ["false".to_owned(), "false".to_owned()]);
+}

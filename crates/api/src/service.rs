@@ -428,24 +428,16 @@ impl ConfigService {
             return Err(ApiError::invalid("AdminID", "is the name of a user"));
         }
         let before = self.state.system.clone();
-        let identity = |s: &SystemConfig| (s.camera_name.clone(), s.location.clone());
-        let (name, location) = identity(&next.system);
-        let identity_changed = (&name, &location) != (&before.camera_name, &before.location);
-        if identity_changed {
-            let parameter = if name == before.camera_name {
-                "Location"
-            } else {
-                "CameraName"
-            };
-            platform_result(self.platform.set_identity(&name, &location), parameter)?;
-        }
-        if let Err(err) = self.commit(next) {
-            if identity_changed {
-                let (name, location) = identity(&before);
-                log_rollback(self.platform.set_identity(&name, &location));
-            }
-            return Err(err);
-        }
+        let identity_changed = (&next.system.camera_name, &next.system.location)
+            != (&before.camera_name, &before.location);
+        let parameter = if next.system.camera_name == before.camera_name {
+            "Location"
+        } else {
+            "CameraName"
+        };
+        self.commit_through_platform(next, identity_changed, parameter, |platform, state| {
+            platform.set_identity(&state.system.camera_name, &state.system.location)
+        })?;
         let after = &self.state.system;
         Ok(Effects {
             led: (after.led_control != before.led_control)
@@ -484,17 +476,11 @@ impl ConfigService {
             }
         }
         let before = self.state.network.clone();
-        let after = next.network.clone();
-        let changed = after != before;
-        if changed {
-            platform_result(self.platform.apply_network(&after), "IPAddressMode")?;
-        }
-        if let Err(err) = self.commit(next) {
-            if changed {
-                log_rollback(self.platform.apply_network(&before));
-            }
-            return Err(err);
-        }
+        let changed = next.network != before;
+        self.commit_through_platform(next, changed, "IPAddressMode", |platform, state| {
+            platform.apply_network(&state.network)
+        })?;
+        let after = &self.state.network;
         Ok(Effects {
             second_http_port: (after.second_port() != before.second_port())
                 .then(|| after.second_port()),
@@ -505,17 +491,10 @@ impl ConfigService {
 
     fn set_wireless(&mut self, params: &[&(String, String)]) -> Result<Effects, ApiError> {
         let next = self.edit(Resource::Wireless, params, |s| &mut s.wireless)?;
-        let before = self.state.wireless.clone();
-        let changed = next.wireless != before;
-        if changed {
-            platform_result(self.platform.apply_wireless(&next.wireless), "SSID")?;
-        }
-        if let Err(err) = self.commit(next) {
-            if changed {
-                log_rollback(self.platform.apply_wireless(&before));
-            }
-            return Err(err);
-        }
+        let changed = next.wireless != self.state.wireless;
+        self.commit_through_platform(next, changed, "SSID", |platform, state| {
+            platform.apply_wireless(&state.wireless)
+        })?;
         Ok(Effects {
             run_deferred: changed,
             ..Effects::default()
@@ -725,6 +704,27 @@ impl ConfigService {
             status: 204,
             body: String::new(),
             effects,
+        })
+    }
+
+    /// Hands `next` to the platform through `apply` when `changed`, then saves it; a failed
+    /// save applies the current state again, so the system and the table agree. A platform
+    /// error is the client's 400 on `parameter` or the camera's 500 (see
+    /// [`platform_result`]), with nothing saved.
+    fn commit_through_platform(
+        &mut self,
+        next: State,
+        changed: bool,
+        parameter: &'static str,
+        apply: fn(&mut dyn Platform, &State) -> Result<(), PlatformError>,
+    ) -> Result<(), ApiError> {
+        if !changed {
+            return self.commit(next);
+        }
+        platform_result(apply(self.platform.as_mut(), &next), parameter)?;
+        let before = self.state.clone();
+        self.commit(next).inspect_err(|_| {
+            log_rollback(apply(self.platform.as_mut(), &before));
         })
     }
 

@@ -127,7 +127,7 @@ impl Worker {
                         responder.complete(response);
                         continue;
                     };
-                    let effects = change.effects.clone();
+                    let effects = &change.effects;
                     let after_response = effects.reboot || effects.run_deferred;
                     let flushed = if after_response {
                         Some(responder.complete_watched(response))
@@ -135,7 +135,7 @@ impl Worker {
                         responder.complete(response);
                         None
                     };
-                    self.apply(change.effects, change.bound_second_port);
+                    self.apply(effects, change.bound_second_port);
                     if !params.is_empty() {
                         self.update_events();
                         self.plant.upnp.apply(self.service.state());
@@ -145,7 +145,7 @@ impl Worker {
                         if !flushed.wait(FLUSH_WAIT) {
                             log::warn!("response not written within {FLUSH_WAIT:?}; going on");
                         }
-                        self.after_response(&effects);
+                        self.after_response(effects);
                     }
                 }
                 Job::SavePresets {
@@ -216,7 +216,7 @@ impl Worker {
 
     /// Carries out a change, after its response has gone out; `bound_second_port` is the
     /// listener bound while the request was checked, if it enabled a second port.
-    fn apply(&mut self, effects: Effects, bound_second_port: Option<TcpListener>) {
+    fn apply(&mut self, effects: &Effects, bound_second_port: Option<TcpListener>) {
         if let Some(password) = &effects.generated_admin_password {
             announce_admin_password(
                 &self.plant.state_dir,

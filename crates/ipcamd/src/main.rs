@@ -1,52 +1,36 @@
 //! `ipcamd`: the command line, the process environment and signals; the rest is the library.
 
+mod cli;
+
 use std::env;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 
+use cli::{Cli, Command};
 use ipcamd::config::Config;
 use ipcamd::systemd::{self, Notifier, Watchdog};
 use ipcamd::{Daemon, StartOptions};
 
-/// IPCamCGI 1.2 network camera daemon.
-///
-/// With no arguments it runs the embedded default: a synthetic camera on 127.0.0.1:8080
-/// with its state in ./ipcamd-state.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Cli {
-    /// TOML config file (every key optional; see systemd/ipcamd.toml).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Address to listen on; repeat for several. Overrides server.listen.
-    #[arg(long, value_name = "ADDR")]
-    listen: Vec<SocketAddr>,
-    /// Directory of the state file. Overrides state_dir.
-    #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-    /// Frame source: test, replay:PATH or v4l2:/dev/videoN. Overrides capture.source.
-    #[arg(long, value_name = "SPEC")]
-    source: Option<String>,
-    /// Admin password on first start (empty state); else a random one is written to
-    /// initial-admin-password in the state directory.
-    #[arg(long, env = "IPCAMD_ADMIN_PASSWORD", hide_env_values = true)]
-    admin_password: Option<String>,
-    /// RTSP port (0: any free port). Overrides rtsp.port.
-    #[arg(long, value_name = "PORT")]
-    rtsp_port: Option<u16>,
-    /// Log level: error, warn, info, debug or trace. Overrides log_level and RUST_LOG.
-    #[arg(long, value_name = "LEVEL")]
-    log_level: Option<String>,
-}
-
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = match cli::parse(env::args_os().skip(1), env::var_os(cli::ADMIN_PASSWORD_ENV)) {
+        Ok(Command::Run(cli)) => cli,
+        Ok(Command::Help) => {
+            print!("{}", cli::HELP);
+            return Ok(());
+        }
+        Ok(Command::Version) => {
+            println!("ipcamd {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Err(err) => {
+            eprintln!("ipcamd: {err}\nFor more information, try '--help'.");
+            std::process::exit(2);
+        }
+    };
     let config = load_config(&cli)?;
     let rust_log = env::var("RUST_LOG").ok();
     let logger = SecretSafeLogger::new(

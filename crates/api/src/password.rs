@@ -23,7 +23,7 @@ pub fn generate() -> Result<String, RandomError> {
     let mut password = String::with_capacity(LENGTH);
     let mut pool = [0u8; 32];
     while password.len() < LENGTH {
-        getrandom::fill(&mut pool).map_err(RandomError)?;
+        getrandom::getrandom(&mut pool).map_err(RandomError)?;
         for byte in pool.iter().copied().filter(|b| *b < limit) {
             if password.len() == LENGTH {
                 break;

@@ -167,7 +167,7 @@ impl Authenticator {
     /// An authenticator for `realm` with a fresh secret.
     pub fn new(realm: &str) -> Self {
         let mut secret = [0u8; 16];
-        if getrandom::fill(&mut secret).is_err() {
+        if getrandom::getrandom(&mut secret).is_err() {
             // Without an OS generator the nonces are still bound to this process's start.
             secret[..8].copy_from_slice(&(std::process::id() as u64).to_le_bytes());
         }

@@ -1118,7 +1118,7 @@ fn random_u64s<const N: usize>() -> io::Result<[u64; N]> {
     let mut words = [0u64; N];
     for word in &mut words {
         let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).map_err(|err| io::Error::other(err.to_string()))?;
+        getrandom::getrandom(&mut bytes).map_err(|err| io::Error::other(err.to_string()))?;
         *word = u64::from_le_bytes(bytes);
     }
     Ok(words)

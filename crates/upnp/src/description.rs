@@ -79,7 +79,7 @@ pub fn name_based_uuid(prefix: &[u8], name: &[u8]) -> String {
 /// A random (version 4) UUID, for a camera that has no MAC to derive one from.
 pub fn random_uuid() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
+    getrandom::getrandom(&mut bytes)?;
     Ok(uuid_text(bytes, 4))
 }
 

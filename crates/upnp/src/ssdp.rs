@@ -373,7 +373,7 @@ impl Agent {
 /// correct delay, only a less polite one).
 fn random_fraction() -> f64 {
     let mut bytes = [0u8; 4];
-    match getrandom::fill(&mut bytes) {
+    match getrandom::getrandom(&mut bytes) {
         Ok(()) => f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0),
         Err(_) => 0.0,
     }

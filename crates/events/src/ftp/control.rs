@@ -167,13 +167,14 @@ impl Control {
         verb: &'static str,
         argument: Option<&str>,
     ) -> Result<TcpStream, FtpError> {
+        let line = command_line(verb, argument)?;
         let stream = if self.passive {
             let stream = self.connect_passive()?;
-            self.expect(verb, argument, Reply::is_preliminary)?;
+            self.exchange_expecting(&line, Reply::is_preliminary)?;
             stream
         } else {
             let listener = self.listen_active()?;
-            self.expect(verb, argument, Reply::is_preliminary)?;
+            self.exchange_expecting(&line, Reply::is_preliminary)?;
             accept_within(&listener, ACTIVE_ACCEPT_TIMEOUT)?
         };
         set_timeouts(&stream)?;
@@ -241,7 +242,22 @@ impl Control {
         argument: Option<&str>,
         wanted: impl Fn(&Reply) -> bool,
     ) -> Result<Reply, FtpError> {
-        let reply = self.command(verb, argument)?;
+        let line = command_line(verb, argument)?;
+        self.exchange_expecting(&line, wanted)
+    }
+
+    /// Sends `verb argument` and reads the reply.
+    fn command(&mut self, verb: &'static str, argument: Option<&str>) -> Result<Reply, FtpError> {
+        let line = command_line(verb, argument)?;
+        self.exchange(&line)
+    }
+
+    fn exchange_expecting(
+        &mut self,
+        line: &str,
+        wanted: impl Fn(&Reply) -> bool,
+    ) -> Result<Reply, FtpError> {
+        let reply = self.exchange(line)?;
         if wanted(&reply) {
             Ok(reply)
         } else {
@@ -249,21 +265,23 @@ impl Control {
         }
     }
 
-    /// Sends `verb argument` and reads the reply.
-    fn command(&mut self, verb: &'static str, argument: Option<&str>) -> Result<Reply, FtpError> {
-        let line = match argument {
-            Some(argument) if argument.contains(['\r', '\n']) => {
-                return Err(FtpError::LineBreak(verb))
-            }
-            Some(argument) => format!("{verb} {argument}\r\n"),
-            None => format!("{verb}\r\n"),
-        };
+    fn exchange(&mut self, line: &str) -> Result<Reply, FtpError> {
         self.connection.get_mut().write_all(line.as_bytes())?;
         self.read()
     }
 
     fn read(&mut self) -> Result<Reply, FtpError> {
         read_reply(&mut self.connection)
+    }
+}
+
+/// `verb argument` and the line break (RFC 959 §4.1); an argument with a line break of
+/// its own is refused before anything is sent.
+fn command_line(verb: &'static str, argument: Option<&str>) -> Result<String, FtpError> {
+    match argument {
+        Some(argument) if argument.contains(['\r', '\n']) => Err(FtpError::LineBreak(verb)),
+        Some(argument) => Ok(format!("{verb} {argument}\r\n")),
+        None => Ok(format!("{verb}\r\n")),
     }
 }
 
@@ -292,7 +310,10 @@ fn set_timeouts(stream: &TcpStream) -> io::Result<()> {
 }
 
 /// The server's data connection to `listener`, if it comes within `timeout`.
-fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStream, FtpError> {
+pub(super) fn accept_within(
+    listener: &TcpListener,
+    timeout: Duration,
+) -> Result<TcpStream, FtpError> {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -313,5 +334,310 @@ fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStream,
             Ok(_) => return Ok(listener.accept()?.0),
             Err(e) => return Err(io::Error::from(e).into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv6Addr, SocketAddrV6};
+
+    use super::super::script::{serve, serve_on, Peer};
+    use super::*;
+
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0 not really a picture \r\n\x00\xff\xd9";
+
+    /// The `h1,h2,h3,h4,p1,p2` of a `PORT` command (RFC 959 §4.1.2) as an address.
+    fn port_address(argument: &str) -> SocketAddr {
+        let fields: Vec<u8> = argument
+            .split(',')
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        let [h1, h2, h3, h4, p1, p2] = fields[..] else {
+            panic!("six numbers: {argument}");
+        };
+        SocketAddr::from(([h1, h2, h3, h4], u16::from_be_bytes([p1, p2])))
+    }
+
+    fn connect(port: u16, passive: bool) -> Control {
+        let mut control = Control::connect("127.0.0.1", port, passive).expect("greeting");
+        control.login("camera", "pw").expect("login");
+        control.binary().expect("binary");
+        control
+    }
+
+    #[test]
+    fn a_passive_upload_goes_to_the_control_peer_whatever_the_227_address() {
+        let server = serve(|peer| {
+            peer.login();
+            let data = peer.data_listener();
+            let [p1, p2] = data.local_addr().expect("port").port().to_be_bytes();
+            // An address nobody here listens on: following it would fail the test.
+            peer.answer(
+                "PASV",
+                &format!("227 Entering Passive Mode (192,0,2,7,{p1},{p2})."),
+            );
+            peer.answer(
+                "STOR cam.jpg",
+                "150 File status okay; about to open data connection.",
+            );
+            let received = Peer::receive(Peer::accept(&data));
+            peer.say("226 Closing data connection.");
+            peer.goodbye();
+            received
+        });
+        let mut control = connect(server.port, true);
+        control.store("cam.jpg", JPEG).expect("stored");
+        control.quit();
+        assert_eq!(server.finish(), JPEG);
+    }
+
+    #[test]
+    fn an_active_upload_announces_the_control_address_and_takes_the_servers_connection() {
+        let server = serve(|peer| {
+            peer.login();
+            let command = peer.hear().expect("PORT");
+            let address = command.strip_prefix("PORT ").map(port_address);
+            let address = address.unwrap_or_else(|| panic!("PORT, not {command}"));
+            assert_eq!(address.ip(), IpAddr::from([127, 0, 0, 1]));
+            peer.say("200 Command okay.");
+            peer.answer("STOR cam.jpg", "150 Opening BINARY mode data connection.");
+            let received = Peer::receive(Peer::connect(address));
+            peer.say("226 Transfer complete.");
+            peer.goodbye();
+            received
+        });
+        let mut control = connect(server.port, false);
+        control.store("cam.jpg", JPEG).expect("stored");
+        control.quit();
+        assert_eq!(server.finish(), JPEG);
+    }
+
+    #[test]
+    fn a_refused_store_in_active_mode_is_the_reply_and_the_dialogue_goes_on() {
+        let server = serve(|peer| {
+            peer.login();
+            let command = peer.hear().expect("PORT");
+            assert!(command.starts_with("PORT "), "{command}");
+            peer.say("200 Command okay.");
+            peer.answer("STOR cam.jpg", "553 Requested action not taken.\n");
+            peer.goodbye();
+        });
+        let mut control = connect(server.port, false);
+        let refused = control.store("cam.jpg", JPEG).expect_err("refused");
+        assert!(
+            matches!(&refused, FtpError::Refused(r) if r.code == 553),
+            "{refused:?}"
+        );
+        assert_eq!(refused.to_string(), "553 Requested action not taken.");
+        control.quit();
+        server.finish();
+    }
+
+    #[test]
+    fn a_full_disk_reported_after_the_data_is_the_servers_reply() {
+        let server = serve(|peer| {
+            peer.login();
+            let data = peer.data_listener();
+            let [p1, p2] = data.local_addr().expect("port").port().to_be_bytes();
+            peer.answer("PASV", &format!("227 =127,0,0,1,{p1},{p2}"));
+            peer.answer(
+                "STOR cam.jpg",
+                "125 Data connection already open; transfer starting.",
+            );
+            Peer::receive(Peer::accept(&data));
+            peer.say("452 Requested action not taken.\n");
+        });
+        let mut control = connect(server.port, true);
+        match control.store("cam.jpg", JPEG) {
+            Err(FtpError::Refused(reply)) => assert_eq!(reply.code, 452),
+            other => panic!("452 expected: {other:?}"),
+        }
+        server.finish();
+    }
+
+    #[test]
+    fn a_listing_gives_each_line_and_ends_with_the_transfer_reply() {
+        let server = serve(|peer| {
+            peer.login();
+            let data = peer.data_listener();
+            let [p1, p2] = data.local_addr().expect("port").port().to_be_bytes();
+            peer.answer(
+                "PASV",
+                &format!("227 Entering Passive Mode (127,0,0,1,{p1},{p2})"),
+            );
+            peer.answer("NLST", "150 Here comes the listing.");
+            let mut listing = Peer::accept(&data);
+            listing
+                .write_all(b"cam0001.jpg\r\ncam0002.jpg\n\r\ncam 3.jpg")
+                .expect("listing sent");
+            drop(listing);
+            peer.say("226 Directory send OK.");
+        });
+        let mut control = connect(server.port, true);
+        let mut names = Vec::new();
+        control
+            .list("NLST", |name| names.push(name.to_owned()))
+            .expect("listed");
+        assert_eq!(names, ["cam0001.jpg", "cam0002.jpg", "cam 3.jpg"]);
+        server.finish();
+    }
+
+    #[test]
+    fn features_are_the_indented_lines_of_the_feat_reply() {
+        let server = serve(|peer| {
+            peer.login();
+            // RFC 2389 §3.2, with RFC 3659 §7.8's MLST line.
+            peer.answer(
+                "FEAT",
+                "211-Extensions supported:\n MDTM\n MLST size*;modify*;type*;\n SIZE\n211 END",
+            );
+            peer.answer("FEAT", "211 No features");
+            peer.answer("FEAT", "502 Command not implemented.");
+        });
+        let mut control = connect(server.port, true);
+        assert_eq!(
+            control.features().expect("features"),
+            ["MDTM", "MLST", "SIZE"]
+        );
+        assert_eq!(control.features().expect("none"), Vec::<String>::new());
+        assert!(matches!(control.features(), Err(FtpError::Refused(r)) if r.code == 502));
+        server.finish();
+    }
+
+    #[test]
+    fn login_follows_the_reply_to_user() {
+        let server = serve(|peer| {
+            // RFC 959 §5.4: 120 before 220; USER answered 230 needs no PASS.
+            peer.say("120 Service ready in 1 minute.");
+            peer.say("220-Welcome\n to the scripted server\n220 Ready.");
+            peer.answer("USER camera", "230 User logged in, proceed.");
+            peer.answer("TYPE I", "200 Command okay.");
+        });
+        let mut control = Control::connect("127.0.0.1", server.port, true).expect("greeting");
+        control
+            .login("camera", "pw")
+            .expect("login without password");
+        control.binary().expect("binary");
+        server.finish();
+
+        let server = serve(|peer| {
+            peer.say("220 Ready.");
+            peer.answer("USER camera", "331 User name okay, need password.");
+            peer.answer("PASS pw", "530 Not logged in.");
+        });
+        let mut control = Control::connect("127.0.0.1", server.port, true).expect("greeting");
+        let refused = control.login("camera", "pw").expect_err("wrong password");
+        assert_eq!(refused.to_string(), "530 Not logged in.");
+        server.finish();
+
+        let server =
+            serve(|peer| peer.say("421 Service not available, closing control connection."));
+        match Control::connect("127.0.0.1", server.port, true) {
+            Err(FtpError::Refused(reply)) => assert_eq!(reply.code, 421),
+            Err(other) => panic!("421 expected: {other:?}"),
+            Ok(_) => panic!("421 expected"),
+        }
+        server.finish();
+    }
+
+    #[test]
+    fn a_name_with_a_line_break_is_never_sent() {
+        let server = serve(|peer| {
+            peer.login();
+            peer.goodbye();
+        });
+        let mut control = connect(server.port, true);
+        for evil in ["cam.jpg\r\nDELE index.html", "cam.jpg\nDELE x", "x\r"] {
+            let refused = control.store(evil, JPEG).expect_err("refused");
+            assert!(
+                matches!(refused, FtpError::LineBreak("STOR")),
+                "{refused:?}"
+            );
+            assert!(matches!(
+                control.change_directory(evil),
+                Err(FtpError::LineBreak("CWD"))
+            ));
+        }
+        control.quit();
+        server.finish();
+    }
+
+    #[test]
+    fn a_server_that_never_ends_its_greeting_is_cut_off() {
+        let server = serve(|peer| {
+            peer.say("220-Welcome");
+            let banner = " and on\r\n".repeat(super::super::reply::MAX_REPLY_LINES);
+            peer.send(banner.as_bytes());
+            // The client stops reading; the script waits for it to close.
+            assert_eq!(peer.hear(), None);
+        });
+        match Control::connect("127.0.0.1", server.port, true) {
+            Err(FtpError::Oversized(what)) => assert_eq!(what, "reply lines"),
+            Err(other) => panic!("oversized expected: {other:?}"),
+            Ok(_) => panic!("oversized expected"),
+        }
+        server.finish();
+    }
+
+    #[test]
+    fn a_227_without_a_port_is_a_bad_data_address() {
+        let server = serve(|peer| {
+            peer.login();
+            peer.answer("PASV", "227 Entering Passive Mode.");
+        });
+        let mut control = connect(server.port, true);
+        let error = control.store("cam.jpg", JPEG).expect_err("no port");
+        assert_eq!(
+            error.to_string(),
+            "bad data address: 227 Entering Passive Mode."
+        );
+        server.finish();
+    }
+
+    #[test]
+    fn on_ipv6_passive_mode_is_epsv_and_active_mode_is_eprt() {
+        let server = serve_on(IpAddr::V6(Ipv6Addr::LOCALHOST), |peer| {
+            peer.login();
+            let data = peer.data_listener();
+            let port = data.local_addr().expect("port").port();
+            // RFC 2428 §3.
+            peer.answer(
+                "EPSV",
+                &format!("229 Entering Extended Passive Mode (|||{port}|)"),
+            );
+            peer.answer("STOR a.jpg", "150 Ok to send data.");
+            let passive = Peer::receive(Peer::accept(&data));
+            peer.say("226 Transfer complete.");
+
+            // RFC 2428 §2: EPRT |2|<IPv6 address>|<port>|.
+            let command = peer.hear().expect("EPRT");
+            let fields: Vec<&str> = command
+                .strip_prefix("EPRT ")
+                .unwrap_or_else(|| panic!("EPRT, not {command}"))
+                .split('|')
+                .collect();
+            let ["", "2", ip, port, ""] = fields[..] else {
+                panic!("EPRT |2|ip|port|: {command}");
+            };
+            let ip: Ipv6Addr = ip.parse().expect("an IPv6 address");
+            assert_eq!(ip, Ipv6Addr::LOCALHOST);
+            let address = SocketAddrV6::new(ip, port.parse().expect("a port"), 0, 0);
+            peer.say("200 EPRT command successful.");
+            peer.answer("STOR b.jpg", "150 Opening data connection.");
+            let active = Peer::receive(Peer::connect(address.into()));
+            peer.say("226 Transfer complete.");
+            (passive, active)
+        });
+        let Some(server) = server else {
+            println!("skipped: no IPv6 loopback on this machine to test EPSV and EPRT on");
+            return;
+        };
+        let mut control = Control::connect("::1", server.port, true).expect("greeting");
+        control.login("camera", "pw").expect("login");
+        control.binary().expect("binary");
+        control.store("a.jpg", JPEG).expect("passive store");
+        control.passive = false;
+        control.store("b.jpg", b"second").expect("active store");
+        assert_eq!(server.finish(), (JPEG.to_vec(), b"second".to_vec()));
     }
 }

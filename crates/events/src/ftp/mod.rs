@@ -39,6 +39,8 @@
 mod control;
 mod error;
 mod reply;
+#[cfg(test)]
+mod script;
 
 use std::time::Duration;
 

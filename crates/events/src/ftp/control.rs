@@ -13,8 +13,7 @@
 //! - **Nothing is logged** here, so no command line, and with it the `PASS` line, can ever
 //!   reach the log.
 
-use std::io;
-use std::io::{BufReader, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -198,7 +197,9 @@ impl Control {
         // FTP bounce attack of RFC 2577 §3, a server-side request forgery). It also
         // makes servers behind NAT work, which announce their private address.
         let address = SocketAddr::new(peer.ip(), port);
-        Ok(TcpStream::connect_timeout(&address, CONNECT_TIMEOUT)?)
+        TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).map_err(|e| {
+            io::Error::new(e.kind(), format!("data connection to {address}: {e}")).into()
+        })
     }
 
     /// A listener on the control connection's own address, announced with `PORT` (IPv4)

@@ -5,12 +5,15 @@
 //! The client is our own, a few hundred lines over `std::net`: the FTP crate used before
 //! (suppaftp 6) parses its replies with `lazy-regex`, which put the whole `regex` engine
 //! into the daemon (regex-automata 173 KB, aho-corasick 117 KB, regex-syntax 104 KB and
-//! regex 18 KB of code, plus Unicode tables: about 0.5 MB of the 6.2 MB stripped
-//! binary), and no feature of it turns that off. What it follows: RFC 959 (§4.2 replies,
-//! multi-line included; §5.4 the replies of each command; §3.2–3.4 data connections in
-//! stream mode), RFC 1123 §4.1.2.6 (`PASV` text), RFC 2428 (`EPSV`/`EPRT` on IPv6),
-//! RFC 2389 (`FEAT`) and RFC 3659 §7 (`MLSD`). [`reply`] reads replies, [`control`]
-//! speaks the commands, this module runs the upload session.
+//! regex 18 KB of code, plus Unicode tables), and no feature of it turns that off.
+//! Replacing it took 1,013,096 bytes off the stripped release binary (6,216,056 →
+//! 5,202,960, x86-64).
+//!
+//! What it follows: RFC 959 (§4.2 replies, multi-line included; §5.4 the replies of each
+//! command; §3.2–3.4 data connections in stream mode), RFC 1123 §4.1.2.6 (`PASV` text),
+//! RFC 2428 (`EPSV`/`EPRT` on IPv6), RFC 2389 (`FEAT`), RFC 3659 §7 (`MLSD`) and, against
+//! the FTP bounce attack, RFC 2577 §3. [`reply`] reads replies, [`control`] speaks the
+//! commands and opens the data connections, this module runs the upload session.
 //!
 //! Decisions:
 //! - **Temporary name** `<name>.part`, renamed with `RNFR`/`RNTO`. A server that refuses

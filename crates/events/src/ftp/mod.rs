@@ -371,6 +371,7 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::reply::Reply;
+    use super::script::{serve, Peer};
     use super::*;
     use crate::settings::Secret;
 
@@ -484,6 +485,109 @@ mod tests {
         ] {
             assert_eq!(parse_mlsd_entry(not_a_file), None, "{not_a_file}");
         }
+    }
+
+    fn scripted(port: u16) -> FtpServer {
+        FtpServer {
+            port,
+            directory: "/up".into(),
+            ..server("pw")
+        }
+    }
+
+    #[test]
+    fn the_directory_is_made_and_each_file_renamed_from_its_part_name() {
+        let script = serve(|peer| {
+            peer.login();
+            peer.answer("CWD /", "250 Okay.");
+            peer.answer("CWD up", "550 No such directory.");
+            peer.answer("MKD up", "257 \"/up\" created.");
+            peer.answer("CWD up", "250 Okay.");
+            let first = peer.take_passive_upload("STOR cam.jpg.part");
+            peer.answer("RNFR cam.jpg.part", "350 Ready for destination name.");
+            // The server will not rename onto the existing file: delete it first.
+            peer.answer("RNTO cam.jpg", "553 File exists.");
+            peer.answer("DELE cam.jpg", "250 Deleted.");
+            peer.answer("RNFR cam.jpg.part", "350 Ready for destination name.");
+            peer.answer("RNTO cam.jpg", "250 Renamed.");
+            peer.goodbye();
+            first
+        });
+        let mut client = FtpClient::default();
+        client
+            .upload(
+                &scripted(script.port),
+                "cam.jpg",
+                b"picture",
+                Duration::ZERO,
+            )
+            .expect("uploaded");
+        client.close();
+        assert_eq!(script.finish(), b"picture");
+    }
+
+    #[test]
+    fn a_server_that_cannot_rename_is_written_to_directly_from_then_on() {
+        let script = serve(|peer| {
+            peer.login();
+            peer.answer("CWD /", "250 Okay.");
+            peer.answer("CWD up", "250 Okay.");
+            let part = peer.take_passive_upload("STOR cam.jpg.part");
+            peer.answer("RNFR cam.jpg.part", "502 Command not implemented.");
+            peer.answer("DELE cam.jpg", "550 No such file.");
+            peer.answer("DELE cam.jpg.part", "250 Deleted.");
+            let first = peer.take_passive_upload("STOR cam.jpg");
+            let second = peer.take_passive_upload("STOR cam.jpg");
+            peer.goodbye();
+            (part, first, second)
+        });
+        let mut client = FtpClient::default();
+        let server = scripted(script.port);
+        client
+            .upload(&server, "cam.jpg", b"one", Duration::ZERO)
+            .expect("first upload");
+        client
+            .upload(&server, "cam.jpg", b"two", Duration::from_secs(1))
+            .expect("second upload on the same connection");
+        client.close();
+        let (part, first, second) = script.finish();
+        assert_eq!(
+            (&part[..], &first[..], &second[..]),
+            (&b"one"[..], &b"one"[..], &b"two"[..])
+        );
+    }
+
+    #[test]
+    fn a_server_without_mlsd_is_listed_by_name() {
+        let script = serve(|peer| {
+            peer.login();
+            peer.answer("CWD /", "250 Okay.");
+            peer.answer("CWD up", "250 Okay.");
+            peer.answer("FEAT", "211-Features:\n SIZE\n MDTM\n211 End");
+            let data = peer.data_listener();
+            let [p1, p2] = data.local_addr().expect("port").port().to_be_bytes();
+            peer.answer("PASV", &format!("227 (127,0,0,1,{p1},{p2})"));
+            peer.answer("NLST", "150 Here comes the list.");
+            let mut listing = Peer::accept(&data);
+            std::io::Write::write_all(&mut listing, b"cam0001.jpg\r\ncam0002.jpg\r\n")
+                .expect("listing");
+            drop(listing);
+            peer.say("226 Done.");
+            peer.goodbye();
+        });
+        let mut client = FtpClient::default();
+        let files = client
+            .list(&scripted(script.port), Duration::ZERO)
+            .expect("listed");
+        client.close();
+        script.finish();
+        assert_eq!(
+            files,
+            [
+                ListedFile::untimed("cam0001.jpg"),
+                ListedFile::untimed("cam0002.jpg")
+            ]
+        );
     }
 
     #[test]

@@ -104,6 +104,20 @@ impl Peer {
         assert_eq!(self.hear(), None, "the client closes after QUIT");
     }
 
+    /// Answers `PASV` and then `command` (a `STOR`), and returns the file received.
+    pub fn take_passive_upload(&mut self, command: &str) -> Vec<u8> {
+        let data = self.data_listener();
+        let [p1, p2] = data.local_addr().expect("port").port().to_be_bytes();
+        self.answer(
+            "PASV",
+            &format!("227 Entering Passive Mode (127,0,0,1,{p1},{p2})."),
+        );
+        self.answer(command, "150 Ok to send data.");
+        let received = Peer::receive(Peer::accept(&data));
+        self.say("226 Transfer complete.");
+        received
+    }
+
     /// A data port for passive mode on the control connection's address.
     pub fn data_listener(&self) -> TcpListener {
         let ip = self.control.get_ref().local_addr().expect("address").ip();

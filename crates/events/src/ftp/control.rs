@@ -13,7 +13,7 @@
 //! - **Nothing is logged** here, so no command line, and with it the `PASS` line, can ever
 //!   reach the log.
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -32,14 +32,39 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for the server to open the data connection in active mode.
 const ACTIVE_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a whole reply: a server that sends it a byte at a time, each within
+/// [`IO_TIMEOUT`], cannot hold the worker longer.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most entries of a directory listing: a sequence of the camera's own holds at most
 /// 65535 files (`FTPScheduleMaxFileSequenceNumber`), with room for others beside it.
 const MAX_LISTING_LINES: usize = 100_000;
 
 /// An FTP control connection after the server's greeting.
 pub struct Control {
-    connection: BufReader<TcpStream>,
+    connection: BufReader<ReplyClock>,
     passive: bool,
+    /// [`REPLY_TIMEOUT`], shorter in tests.
+    reply_timeout: Duration,
+}
+
+/// The control connection's socket, read against the deadline of the reply being read.
+struct ReplyClock {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for ReplyClock {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the server's reply is taking too long",
+            ));
+        }
+        self.stream.set_read_timeout(Some(left.min(IO_TIMEOUT)))?;
+        self.stream.read(buffer)
+    }
 }
 
 impl Control {
@@ -50,8 +75,12 @@ impl Control {
         let stream = connect_any(host, port)?;
         set_timeouts(&stream)?;
         let mut control = Control {
-            connection: BufReader::new(stream),
+            connection: BufReader::new(ReplyClock {
+                stream,
+                deadline: Instant::now(),
+            }),
             passive,
+            reply_timeout: REPLY_TIMEOUT,
         };
         let mut greeting = control.read()?;
         if greeting.code == 120 {
@@ -182,7 +211,7 @@ impl Control {
 
     /// `PASV` (IPv4) or `EPSV` (IPv6) and a connection to the port the server gives.
     fn connect_passive(&mut self) -> Result<TcpStream, FtpError> {
-        let peer = self.connection.get_ref().peer_addr()?;
+        let peer = self.connection.get_ref().stream.peer_addr()?;
         let port = if peer.is_ipv4() {
             let reply = self.expect("PASV", None, |reply| reply.code == 227)?;
             passive_port(&reply).ok_or(FtpError::DataAddress(reply))?
@@ -205,7 +234,7 @@ impl Control {
     /// A listener on the control connection's own address, announced with `PORT` (IPv4)
     /// or `EPRT` (IPv6).
     fn listen_active(&mut self) -> Result<TcpListener, FtpError> {
-        let local = self.connection.get_ref().local_addr()?.ip();
+        let local = self.connection.get_ref().stream.local_addr()?.ip();
         let listener = TcpListener::bind((local, 0))?;
         let port = listener.local_addr()?.port();
         let announcement = match local {
@@ -267,11 +296,15 @@ impl Control {
     }
 
     fn exchange(&mut self, line: &str) -> Result<Reply, FtpError> {
-        self.connection.get_mut().write_all(line.as_bytes())?;
+        self.connection
+            .get_mut()
+            .stream
+            .write_all(line.as_bytes())?;
         self.read()
     }
 
     fn read(&mut self) -> Result<Reply, FtpError> {
+        self.connection.get_mut().deadline = Instant::now() + self.reply_timeout;
         read_reply(&mut self.connection)
     }
 }
@@ -577,6 +610,31 @@ mod tests {
             Err(other) => panic!("oversized expected: {other:?}"),
             Ok(_) => panic!("oversized expected"),
         }
+        server.finish();
+    }
+
+    #[test]
+    fn a_reply_trickling_in_byte_by_byte_is_cut_off_at_the_reply_deadline() {
+        let server = serve(|peer| {
+            peer.login();
+            assert_eq!(peer.hear().as_deref(), Some("FEAT"));
+            // Each byte well within the read timeout, the reply unfinished until the
+            // client gives up or, after 5 s, the server does (the client then sees the
+            // connection end instead of its timeout).
+            for _ in 0..250 {
+                if !peer.try_send(b"x") {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let mut control = connect(server.port, true);
+        control.reply_timeout = Duration::from_millis(300);
+        match control.features() {
+            Err(FtpError::Connection(e)) => assert_eq!(e.kind(), io::ErrorKind::TimedOut),
+            other => panic!("a timeout expected: {other:?}"),
+        }
+        drop(control);
         server.finish();
     }
 

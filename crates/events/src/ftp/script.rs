@@ -71,6 +71,11 @@ impl Peer {
             .expect("client listens");
     }
 
+    /// Sends bytes as they are; `false` once the client has closed the connection.
+    pub fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.control.get_mut().write_all(bytes).is_ok()
+    }
+
     /// The next command line, without its CRLF; `None` when the client closed.
     pub fn hear(&mut self) -> Option<String> {
         let mut line = String::new();

@@ -53,7 +53,7 @@ use crate::error::{DeliveryError, FailureKind};
 use crate::naming::ListedFile;
 use crate::settings::FtpServer;
 use control::Control;
-pub use error::FtpError;
+use error::FtpError;
 
 /// An open connection unused this long is closed rather than left to the server's
 /// idle timeout.
@@ -260,9 +260,8 @@ impl Connection {
     }
 
     fn put(&mut self, name: &str, jpeg: &[u8]) -> Result<(), DeliveryError> {
-        self.control
-            .store(name, jpeg)
-            .map_err(|e| classify(e, Step::Store, &self.server))
+        let stored = self.control.store(name, jpeg);
+        stored.map_err(|e| self.fail(e, Step::Store))
     }
 
     /// Renames `from` to `to`, replacing `to`. `Ok(false)` when the server refuses.

@@ -33,12 +33,12 @@ fn main() -> anyhow::Result<()> {
     };
     let config = load_config(&cli)?;
     let rust_log = env::var("RUST_LOG").ok();
-    let logger = SecretSafeLogger::new(
+    let logger = stderr_logger(
         &config.log_level,
         rust_log.as_deref(),
         cli.log_level.as_deref(),
     );
-    log::set_max_level(logger.0.filter());
+    log::set_max_level(logger.filter());
     log::set_logger(Box::leak(Box::new(logger))).context("a logger is already installed")?;
 
     // Read systemd's variables before any thread starts: clearing them is not thread-safe.
@@ -128,46 +128,17 @@ fn serving_status(addrs: &[SocketAddr], source: &str) -> String {
 
 /// env_logger on stderr (journald picks it up), filtered by the config file's `log_level`,
 /// then `RUST_LOG`, then `--log-level`: each overrides the directives of the one before.
-///
-/// suppaftp logs the FTP password at trace level, so its trace records are dropped here,
-/// after every filter: no directive, however specific its module path
-/// (`suppaftp::sync=trace`), can let that secret reach the log.
-struct SecretSafeLogger(env_logger::Logger);
-
-impl SecretSafeLogger {
-    fn new(config_level: &str, rust_log: Option<&str>, cli_level: Option<&str>) -> Self {
-        let mut builder = env_logger::Builder::new();
-        builder.parse_filters(config_level);
-        for filters in [rust_log, cli_level].into_iter().flatten() {
-            builder.parse_filters(filters);
-        }
-        SecretSafeLogger(builder.target(env_logger::Target::Stderr).build())
+fn stderr_logger(
+    config_level: &str,
+    rust_log: Option<&str>,
+    cli_level: Option<&str>,
+) -> env_logger::Logger {
+    let mut builder = env_logger::Builder::new();
+    builder.parse_filters(config_level);
+    for filters in [rust_log, cli_level].into_iter().flatten() {
+        builder.parse_filters(filters);
     }
-}
-
-impl log::Log for SecretSafeLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        !carries_secrets(metadata) && self.0.enabled(metadata)
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if !carries_secrets(record.metadata()) {
-            self.0.log(record);
-        }
-    }
-
-    fn flush(&self) {
-        self.0.flush();
-    }
-}
-
-/// Whether a record may contain a password: suppaftp's trace output.
-fn carries_secrets(metadata: &log::Metadata<'_>) -> bool {
-    let target = metadata.target();
-    let from_suppaftp = target
-        .strip_prefix("suppaftp")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
-    from_suppaftp && metadata.level() > log::Level::Debug
+    builder.target(env_logger::Target::Stderr).build()
 }
 
 fn bind_all(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
@@ -189,59 +160,31 @@ mod tests {
     use super::*;
     use log::{Level, Log as _, Metadata};
 
-    fn enabled(logger: &SecretSafeLogger, level: Level, target: &str) -> bool {
+    fn enabled(logger: &env_logger::Logger, level: Level, target: &str) -> bool {
         logger.enabled(&Metadata::builder().level(level).target(target).build())
     }
 
     #[test]
     fn the_config_level_applies_without_rust_log() {
-        let logger = SecretSafeLogger::new("warn", None, None);
+        let logger = stderr_logger("warn", None, None);
         assert!(enabled(&logger, Level::Warn, "ipcamd"));
         assert!(!enabled(&logger, Level::Info, "ipcamd"));
     }
 
     #[test]
     fn rust_log_overrides_the_config_level() {
-        let logger = SecretSafeLogger::new("warn", Some("debug"), None);
+        let logger = stderr_logger("warn", Some("debug"), None);
         assert!(enabled(&logger, Level::Debug, "ipcamd"));
-        let logger = SecretSafeLogger::new("info", Some("error,ipcam_httpd=trace"), None);
+        let logger = stderr_logger("info", Some("error,ipcam_httpd=trace"), None);
         assert!(!enabled(&logger, Level::Warn, "ipcamd"));
         assert!(enabled(&logger, Level::Trace, "ipcam_httpd::server"));
     }
 
     #[test]
     fn the_command_line_overrides_rust_log() {
-        let logger = SecretSafeLogger::new("info", Some("trace"), Some("warn"));
+        let logger = stderr_logger("info", Some("trace"), Some("warn"));
         assert!(!enabled(&logger, Level::Info, "ipcamd"));
         assert!(enabled(&logger, Level::Warn, "ipcamd"));
-    }
-
-    #[test]
-    fn no_filter_lets_suppaftp_trace_through() {
-        for rust_log in [
-            "trace",
-            "suppaftp=trace",
-            "suppaftp::sync=trace",
-            "info,suppaftp::sync::data_stream=trace",
-        ] {
-            let logger = SecretSafeLogger::new("trace", Some(rust_log), Some(rust_log));
-            for target in ["suppaftp", "suppaftp::sync", "suppaftp::sync::data_stream"] {
-                assert!(
-                    !enabled(&logger, Level::Trace, target),
-                    "RUST_LOG={rust_log}, {target}"
-                );
-            }
-        }
-        let logger = SecretSafeLogger::new("info", Some("suppaftp=trace"), None);
-        assert!(
-            enabled(&logger, Level::Debug, "suppaftp::sync"),
-            "only trace is cut"
-        );
-        let logger = SecretSafeLogger::new("trace", None, None);
-        assert!(
-            enabled(&logger, Level::Trace, "suppaftpx"),
-            "another crate is not cut"
-        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! wait for a password prompt nobody will see.
 //!
 //! [`SystemBus`] is a blocking client (`ipcam-dbus`, the workspace's own minimal D-Bus
-//! client; `zbus` cost 0.91 MB of the binary) for the configuration worker thread. It connects on first use and reconnects after a broken connection, so a
-//! bus that restarts costs one failed request, not the daemon. A service's answer is
-//! sorted into [`BusError`]: refused by polkit, a value the service rejects, or any other
-//! failure, each with the service's one-line reason.
+//! client; `zbus` cost 0.91 MB of the binary) for the configuration worker thread. It
+//! connects on first use and reconnects after a broken connection, so a bus that restarts
+//! costs one failed request, not the daemon. A service's answer is sorted into
+//! [`BusError`]: refused by polkit, a value the service rejects, or any other failure,
+//! each with the service's one-line reason.
 
 use ipcam_dbus::{Arg, Connection, MethodCall, Value};
 

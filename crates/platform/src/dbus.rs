@@ -310,4 +310,87 @@ mod tests {
             other => panic!("expected a connection failure, got {other:?}"),
         }
     }
+
+    /// A bare `dbus-daemon` listening on `socket` (no services on it), killed on drop.
+    struct BareBus(std::process::Child);
+
+    impl BareBus {
+        /// `None` (the reason printed) where this machine has no dbus-daemon.
+        fn start(socket: &std::path::Path) -> Option<Self> {
+            use std::io::BufRead;
+            let spawned = std::process::Command::new(ipcam_testkit::dbus::DBUS_DAEMON)
+                .args(["--session", "--nofork", "--nopidfile", "--print-address"])
+                .arg(format!("--address=unix:path={}", socket.display()))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            let mut child = match spawned {
+                Ok(child) => child,
+                Err(err) => {
+                    eprintln!("skipped: dbus-daemon cannot run ({err})");
+                    return None;
+                }
+            };
+            // The daemon prints its address once it listens.
+            let mut address = String::new();
+            let stdout = child.stdout.take().expect("piped");
+            let bus = BareBus(child);
+            std::io::BufReader::new(stdout)
+                .read_line(&mut address)
+                .expect("the daemon's address");
+            assert!(!address.is_empty(), "dbus-daemon exited without listening");
+            Some(bus)
+        }
+    }
+
+    impl Drop for BareBus {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// The bus answers that no service owns timedated's name: an ordinary D-Bus error.
+    fn assert_service_unknown(result: Result<(), BusError>) {
+        match result {
+            Err(BusError::Failed { service, reason }) => {
+                assert_eq!(service, "systemd-timedated");
+                assert!(
+                    reason.starts_with("SetNTP: org.freedesktop.DBus.Error.ServiceUnknown: "),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected ServiceUnknown, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_restarted_bus_costs_one_failed_call() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("bus");
+        let mut bus = SystemBus::new(Some(format!("unix:path={}", socket.display())));
+        let Some(daemon) = BareBus::start(&socket) else {
+            return;
+        };
+        assert_service_unknown(bus.set_ntp(true));
+        assert_service_unknown(bus.set_ntp(true)); // the same connection, still usable
+        assert!(format!("{bus:?}").contains("connected: true"), "{bus:?}");
+
+        drop(daemon);
+        std::fs::remove_file(&socket).expect("the old socket");
+        match bus.set_ntp(true) {
+            Err(BusError::Failed { reason, .. }) => {
+                assert!(reason.starts_with("SetNTP: "), "{reason}");
+                assert!(!reason.contains("ServiceUnknown"), "{reason}");
+            }
+            other => panic!("expected a broken connection, got {other:?}"),
+        }
+        assert!(format!("{bus:?}").contains("connected: false"), "{bus:?}");
+
+        let Some(_daemon) = BareBus::start(&socket) else {
+            return;
+        };
+        assert_service_unknown(bus.set_ntp(true));
+    }
 }

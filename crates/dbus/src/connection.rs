@@ -53,14 +53,15 @@ impl Connection {
     }
 
     /// The bus at `address`: its `;`-separated entries are tried in order until a socket
-    /// accepts. `timeout` bounds the set-up and every call's wait for its reply.
+    /// accepts (an entry this client cannot use counts as one that failed). `timeout`
+    /// bounds the set-up and every call's wait for its reply.
     pub fn open(address: &str, timeout: Duration) -> Result<Self, Error> {
         let mut last_error = Error::Address {
             address: address.to_owned(),
             reason: "no entry",
         };
         for entry in address.split(';').filter(|entry| !entry.is_empty()) {
-            match parse_entry(entry)?.connect() {
+            match parse_entry(entry).and_then(|socket| socket.connect()) {
                 Ok(stream) => return Self::over(stream, timeout),
                 Err(err) => last_error = err,
             }
@@ -598,6 +599,9 @@ mod tests {
         if let Some(daemon) = Daemon::start(&listen) {
             assert!(daemon.1.starts_with(&listen), "{}", daemon.1);
             talk_to_a_real_daemon(&daemon);
+            // An entry this client cannot use is passed over for the next.
+            let address = format!("tcp:host=127.0.0.1,port=9;{}", daemon.1);
+            Connection::open(&address, TIMEOUT).expect("the unix: entry");
         }
     }
 

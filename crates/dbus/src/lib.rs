@@ -7,7 +7,7 @@
 //! executor) was 0.91 MB of the 6.22 MB stripped `ipcamd`, and `rustbus` (a synchronous
 //! crate) would bring a second `nix` (0.26) and a second `thiserror` (1.x) into the tree.
 //! This crate, the part of the protocol those calls use, is 19 KiB of the binary's .text
-//! (the binary went from 6,216,056 to 5,378,496 bytes stripped). It follows the D-Bus
+//! (the binary went from 6,216,056 to 5,378,432 bytes stripped). It follows the D-Bus
 //! Specification (<https://dbus.freedesktop.org/doc/dbus-specification.html>):
 //!
 //! - "Type System" and "Marshaling (Wire Format)": [`wire`] writes the basic types

@@ -15,10 +15,10 @@
 //! Debian's interpreter, so mocks run under `/usr/bin/python3` whatever `python3` is on
 //! `PATH`.
 
-use std::cell::RefCell;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ipcam_dbus::{Arg, Connection, MethodCall, Value};
@@ -143,8 +143,9 @@ pub struct TestBus {
     address: String,
     daemon: Child,
     mocks: Vec<Child>,
-    /// The tests' own connection (calls take `&mut`; the bus's methods take `&self`).
-    connection: RefCell<Connection>,
+    /// The tests' own connection (calls take `&mut`; the bus's methods take `&self` and
+    /// may be called from any thread).
+    connection: Mutex<Connection>,
 }
 
 impl TestBus {
@@ -174,7 +175,7 @@ impl TestBus {
             address,
             daemon: daemon.0.take().expect("the daemon"),
             mocks: Vec::new(),
-            connection: RefCell::new(connection),
+            connection: Mutex::new(connection),
             dir,
         };
         for service in Mocked::ALL {
@@ -227,7 +228,11 @@ impl TestBus {
         member: &str,
         args: &[Arg<'_>],
     ) -> Result<Vec<Value>, ipcam_dbus::Error> {
-        self.connection.borrow_mut().call(&MethodCall {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        connection.call(&MethodCall {
             destination,
             path,
             interface,

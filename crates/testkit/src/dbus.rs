@@ -18,10 +18,10 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use zbus::blocking::Connection;
-use zbus::zvariant::{OwnedValue, Value};
+use ipcam_dbus::{Arg, Connection, MethodCall, Value};
 
 /// The message bus daemon.
 pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
@@ -29,6 +29,8 @@ pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 pub const PYTHON: &str = "/usr/bin/python3";
 /// How long a process may take to come up on the bus.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for a mock's answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(25);
 /// `org.freedesktop.DBus.Mock`, the control interface of every dbusmock object.
 const MOCK_IFACE: &str = "org.freedesktop.DBus.Mock";
 
@@ -141,7 +143,9 @@ pub struct TestBus {
     address: String,
     daemon: Child,
     mocks: Vec<Child>,
-    connection: Connection,
+    /// The tests' own connection (calls take `&mut`; the bus's methods take `&self` and
+    /// may be called from any thread).
+    connection: Mutex<Connection>,
 }
 
 impl TestBus {
@@ -164,16 +168,14 @@ impl TestBus {
             .map_err(|e| format!("{DBUS_DAEMON}: {e}"))?;
         let mut daemon = Kill(Some(daemon));
         let connection = poll(START_TIMEOUT, || {
-            zbus::blocking::connection::Builder::address(address.as_str())
-                .and_then(|b| b.build())
-                .ok()
+            Connection::open(&address, CALL_TIMEOUT).ok()
         })
         .ok_or_else(|| format!("dbus-daemon did not listen on {address}"))?;
         let mut bus = TestBus {
             address,
             daemon: daemon.0.take().expect("the daemon"),
             mocks: Vec::new(),
-            connection,
+            connection: Mutex::new(connection),
             dir,
         };
         for service in Mocked::ALL {
@@ -196,20 +198,47 @@ impl TestBus {
     pub fn calls(&self, service: Mocked) -> Vec<Call> {
         let (name, path, _) = service.names();
         let reply = self
-            .connection
-            .call_method(Some(name), path, Some(MOCK_IFACE), "GetCalls", &())
+            .call(name, path, MOCK_IFACE, "GetCalls", &[])
             .unwrap_or_else(|e| panic!("GetCalls of {name}: {e}"));
-        let calls: Vec<(u64, String, Vec<OwnedValue>)> = reply
-            .body()
-            .deserialize()
-            .unwrap_or_else(|e| panic!("GetCalls of {name}: {e}"));
+        // a(tsav): (timestamp, method, arguments) per call.
+        let Ok([Value::Array(calls)]) = <[Value; 1]>::try_from(reply) else {
+            panic!("GetCalls of {name}: not an array");
+        };
         calls
             .into_iter()
-            .map(|(_, method, args)| Call {
-                method,
-                args: args.iter().map(|a| text(a)).collect(),
+            .map(|call| match call {
+                Value::Struct(fields) => match <[Value; 3]>::try_from(fields) {
+                    Ok([_, Value::Str(method), Value::Array(args)]) => Call {
+                        method,
+                        args: args.iter().map(text).collect(),
+                    },
+                    other => panic!("GetCalls of {name}: {other:?}"),
+                },
+                other => panic!("GetCalls of {name}: {other:?}"),
             })
             .collect()
+    }
+
+    /// Calls a method on the bus over the tests' connection.
+    fn call(
+        &self,
+        destination: &str,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Value>, ipcam_dbus::Error> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        connection.call(&MethodCall {
+            destination,
+            path,
+            interface,
+            member,
+            args,
+        })
     }
 
     /// Polls until `service` has received a call to `method`, or `timeout` passes.
@@ -225,8 +254,7 @@ impl TestBus {
     pub fn clear_calls(&self) {
         for service in Mocked::ALL {
             let (name, path, _) = service.names();
-            self.connection
-                .call_method(Some(name), path, Some(MOCK_IFACE), "ClearCalls", &())
+            self.call(name, path, MOCK_IFACE, "ClearCalls", &[])
                 .unwrap_or_else(|e| panic!("ClearCalls of {name}: {e}"));
         }
     }
@@ -241,14 +269,8 @@ impl TestBus {
 
     fn add_method(&self, service: Mocked, method: &str, in_sig: &str, out_sig: &str, code: &str) {
         let (name, path, interface) = service.names();
-        self.connection
-            .call_method(
-                Some(name),
-                path,
-                Some(MOCK_IFACE),
-                "AddMethod",
-                &(interface, method, in_sig, out_sig, code),
-            )
+        let args = [interface, method, in_sig, out_sig, code].map(Arg::Str);
+        self.call(name, path, MOCK_IFACE, "AddMethod", &args)
             .unwrap_or_else(|e| panic!("AddMethod {method} on {name}: {e}"));
     }
 
@@ -270,20 +292,15 @@ impl TestBus {
         self.mocks.push(child);
         let owned = poll(START_TIMEOUT, || {
             let reply = self
-                .connection
-                .call_method(
-                    Some("org.freedesktop.DBus"),
+                .call(
+                    "org.freedesktop.DBus",
                     "/org/freedesktop/DBus",
-                    Some("org.freedesktop.DBus"),
+                    "org.freedesktop.DBus",
                     "NameHasOwner",
-                    &(name,),
+                    &[Arg::Str(name)],
                 )
                 .ok()?;
-            reply
-                .body()
-                .deserialize::<bool>()
-                .ok()
-                .filter(|owned| *owned)
+            (reply == [Value::Bool(true)]).then_some(())
         });
         if owned.is_none() {
             return Err(format!("dbusmock did not take {name} (see {name}.err)"));
@@ -392,16 +409,15 @@ fn signature(service: Mocked, method: &str) -> (&'static str, &'static str) {
 }
 
 /// An argument as plain text.
-fn text(value: &Value<'_>) -> String {
+fn text(value: &Value) -> String {
     match value {
-        Value::Str(s) => s.as_str().to_owned(),
+        Value::Str(s) | Value::ObjectPath(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        Value::I32(n) => n.to_string(),
-        Value::I64(n) => n.to_string(),
-        Value::U32(n) => n.to_string(),
-        Value::U64(n) => n.to_string(),
-        Value::ObjectPath(p) => p.as_str().to_owned(),
-        Value::Value(inner) => text(inner),
+        Value::Int32(n) => n.to_string(),
+        Value::Int64(n) => n.to_string(),
+        Value::Uint32(n) => n.to_string(),
+        Value::Uint64(n) => n.to_string(),
+        Value::Variant(inner) => text(inner),
         other => format!("{other:?}"),
     }
 }
@@ -433,13 +449,17 @@ mod tests {
                 return;
             }
         };
-        let client = zbus::blocking::connection::Builder::address(bus.address())
-            .and_then(|b| b.build())
-            .expect("connect");
+        let mut client = Connection::open(bus.address(), CALL_TIMEOUT).expect("connect");
         let (name, path, interface) = Mocked::Timedated.names();
-        client
-            .call_method(Some(name), path, Some(interface), "SetNTP", &(true, false))
-            .expect("SetNTP");
+        let (enable, disable) = ([Arg::Bool(true), Arg::Bool(false)], [Arg::Bool(false); 2]);
+        let set_ntp = |args| MethodCall {
+            destination: name,
+            path,
+            interface,
+            member: "SetNTP",
+            args,
+        };
+        client.call(&set_ntp(&enable)).expect("SetNTP");
         assert_eq!(
             bus.calls(Mocked::Timedated),
             [Call::new("SetNTP", &["true", "false"])]
@@ -450,11 +470,9 @@ mod tests {
             "org.freedesktop.DBus.Error.AccessDenied",
             "denied",
         );
-        let err = client
-            .call_method(Some(name), path, Some(interface), "SetNTP", &(false, false))
-            .expect_err("must fail");
+        let err = client.call(&set_ntp(&disable)).expect_err("must fail");
         assert!(
-            matches!(&err, zbus::Error::MethodError(n, ..) if n.as_str() == "org.freedesktop.DBus.Error.AccessDenied"),
+            matches!(&err, ipcam_dbus::Error::Method { name, .. } if name == "org.freedesktop.DBus.Error.AccessDenied"),
             "{err}"
         );
         assert_eq!(bus.calls(Mocked::Timedated).len(), 2);

@@ -722,7 +722,7 @@ impl CameraClock {
     /// Switches the zone (`TimeZoneIndex`, `TimeZone`). The row's rule is parsed here, on
     /// the configuration thread, so that [`CameraClock::format_now`] never allocates.
     pub fn set_time_zone(&self, index: u8, offset_hours: i8) {
-        CameraTimeZone::from_setting(index, offset_hours);
+        ZoneRule::of_row(index);
         let high = (i16::from(offset_hours) + ZONE_OFFSET_BIAS).clamp(0, 255) as u16;
         self.inner
             .zone

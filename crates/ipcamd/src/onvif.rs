@@ -291,7 +291,6 @@ impl Camera for CameraView<'_> {
     }
 }
 
-/// A POSIX TZ string of a fixed offset (POSIX counts west of UTC as positive).
 /// The scopes the camera announces now (its name and location may change).
 pub(crate) fn scopes(state: &SharedState, model: &str) -> Vec<String> {
     let state = state.load();

@@ -169,6 +169,42 @@ fn pantilt(camera: &TestCamera, form: &str) -> u16 {
     camera.post("/pantiltcontrol.cgi", ADMIN, form).status
 }
 
+/// Local time minus UTC in minutes, from a `GetSystemDateAndTime` answer's two clocks.
+fn utc_offset_minutes(clock: &Value) -> i64 {
+    let minute_of_day = |t: &Value| {
+        t["Time"]["Hour"].as_i64().expect("hour") * 60
+            + t["Time"]["Minute"].as_i64().expect("minute")
+    };
+    let difference = minute_of_day(&clock["LocalDateTime"]) - minute_of_day(&clock["UTCDateTime"]);
+    (difference + 720).rem_euclid(1440) - 720
+}
+
+#[test]
+fn the_time_zone_is_the_rows_dst_rule_and_daylight_saving_follows_it() {
+    let Some(python) = python() else { return };
+    let camera = camera_with_users();
+    // Row 32: (GMT+01:00) Amsterdam, Berlin, ..., which keeps daylight saving time.
+    let set = camera.get("/datetime.cgi?TimeZoneIndex=32", ADMIN);
+    assert_eq!(set.status, 200, "{}", set.text());
+    let mut client = OnvifClient::connect(&python, &camera, ADMIN);
+    let clock = client.ok("devicemgmt", "GetSystemDateAndTime", json!({}));
+    assert_eq!(clock["TimeZone"]["TZ"], "CET-1CEST,M3.5.0,M10.5.0/3");
+    let offset = utc_offset_minutes(&clock);
+    assert!(
+        offset == 60 || offset == 120,
+        "Berlin is UTC+1 or UTC+2: {clock}"
+    );
+    assert_eq!(clock["DaylightSavings"], offset == 120, "{clock}");
+
+    // Row 0 with TimeZone=-5: a fixed offset, in POSIX's sign (west positive), never DST.
+    let set = camera.get("/datetime.cgi?TimeZoneIndex=0&TimeZone=-5", ADMIN);
+    assert_eq!(set.status, 200, "{}", set.text());
+    let clock = client.ok("devicemgmt", "GetSystemDateAndTime", json!({}));
+    assert_eq!(clock["TimeZone"]["TZ"], "UTC+05:00");
+    assert_eq!(utc_offset_minutes(&clock), -300);
+    assert_eq!(clock["DaylightSavings"], false);
+}
+
 #[test]
 fn profile_s_calls_answer_with_the_cameras_own_facts() {
     let Some(python) = python() else { return };

@@ -158,14 +158,15 @@ impl Camera for CameraView<'_> {
 
     fn clock(&self) -> ClockInfo {
         let now = self.clock.now();
-        let local = self.clock.time_zone().local(now);
+        let zone = self.clock.time_zone();
+        let local = zone.local(now);
         let utc = chrono::DateTime::<chrono::Utc>::from(now).naive_utc();
         let offset = i32::try_from((local - utc).num_seconds()).unwrap_or(0);
         ClockInfo {
             now,
             utc_offset_secs: offset,
-            posix_tz: posix_tz(offset),
-            dst: false,
+            posix_tz: zone.posix_tz(),
+            dst: zone.is_dst(now),
             ntp: self.state.datetime.date_time_mode == 0,
         }
     }
@@ -290,28 +291,8 @@ impl Camera for CameraView<'_> {
     }
 }
 
-/// A POSIX TZ string of a fixed offset (POSIX counts west of UTC as positive).
-fn posix_tz(offset_secs: i32) -> String {
-    let west = -offset_secs;
-    let sign = if west < 0 { '-' } else { '+' };
-    let minutes = west.unsigned_abs() / 60;
-    format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// The scopes the camera announces now (its name and location may change).
 pub(crate) fn scopes(state: &SharedState, model: &str) -> Vec<String> {
     let state = state.load();
     ipcam_onvif::scope_uris(&state.system.camera_name, &state.system.location, model)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn posix_zones_count_west_as_positive() {
-        assert_eq!(posix_tz(3600), "UTC-01:00");
-        assert_eq!(posix_tz(-5 * 3600 - 1800), "UTC+05:30");
-        assert_eq!(posix_tz(0), "UTC+00:00");
-    }
 }

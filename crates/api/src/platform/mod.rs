@@ -244,7 +244,7 @@ pub enum Reboot {
 pub fn os_time_zone(index: u8, offset_hours: i8) -> String {
     let row = TIME_ZONES.get(usize::from(index)).and_then(|row| row.zone);
     match row {
-        Some(zone) => zone.name().to_owned(),
+        Some(zone) => zone.name.to_owned(),
         None if offset_hours == 0 => "Etc/GMT".to_owned(),
         None => format!("Etc/GMT{:+}", -i16::from(offset_hours)),
     }

@@ -123,15 +123,15 @@ fn describe(report: &RunReport) -> String {
     );
     if let (Some(idle), Some(peak)) = (report.idle_rss_kib, report.peak_rss_kib) {
         text += &format!(
-            ", RSS idle {:.1} MB, with viewers {:.1} MB",
-            mb(idle),
-            mb(peak)
+            ", RSS idle {:.1} MiB, with viewers {:.1} MiB",
+            mib(idle),
+            mib(peak)
         );
     }
     text
 }
 
-fn mb(kib: u64) -> f64 {
+fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
@@ -214,10 +214,10 @@ fn memory_report(options: &Options) -> io::Result<()> {
         frames.push(stamps.len());
     }
     println!(
-        "ipcamd, test pattern: RSS idle {:.1} MB, with {} viewers {:.1} MB (fewest frames at a viewer in 5 s: {})",
-        mb(idle),
+        "ipcamd, test pattern: RSS idle {:.1} MiB, with {} viewers {:.1} MiB (fewest frames at a viewer in 5 s: {})",
+        mib(idle),
         options.clients,
-        mb(peak),
+        mib(peak),
         frames.iter().min().copied().unwrap_or(0)
     );
     Ok(())

@@ -5,57 +5,18 @@
 //! heap. Allocations are counted per thread, so the test harness's own bookkeeping on
 //! other threads does not blur the count.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fs;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use ipcam_alloc_count::{allocations_while, thread_allocations, CountingAllocator};
 use ipcam_capture::ring::ring;
 use ipcam_capture::source::{Replay, TestPattern};
 use ipcam_capture::{Capture, CaptureOptions, FrameSource, ImageSettings};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count_allocation() {
-    ALLOCATIONS.with(|count| count.set(count.get() + 1));
-}
-
-/// Allocations made so far by the calling thread.
-fn thread_allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_allocation();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_allocation();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations the calling thread makes while running `work`.
-fn allocations_during(work: impl FnOnce()) -> usize {
-    let before = thread_allocations();
-    work();
-    thread_allocations() - before
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn encoded_jpeg(width: u16, height: u16, shade: u8) -> Vec<u8> {
     let pixels = vec![shade; usize::from(width) * usize::from(height) * 3];
@@ -94,7 +55,7 @@ fn ring_publish_and_read() {
     for _ in 0..10 {
         publish();
     }
-    let count = allocations_during(|| (0..1000).for_each(|_| publish()));
+    let count = allocations_while(|| (0..1000).for_each(|_| publish()));
     assert_eq!(
         count, 0,
         "ring: {count} allocations in 1000 frames × 100 readers"
@@ -121,7 +82,7 @@ fn replay_into_ring_slots() {
         for _ in 0..10 {
             step();
         }
-        let count = allocations_during(|| (0..300).for_each(|_| step()));
+        let count = allocations_while(|| (0..300).for_each(|_| step()));
         assert_eq!(
             count,
             0,
@@ -189,7 +150,7 @@ fn test_pattern_allocations_are_the_encoders_only() {
         pattern.next_frame(&mut jpeg).unwrap();
     }
     let frames = 50;
-    let count = allocations_during(|| {
+    let count = allocations_while(|| {
         for _ in 0..frames {
             jpeg.clear();
             pattern.next_frame(&mut jpeg).unwrap();

@@ -2,36 +2,12 @@
 //! a global allocator, per thread, over frames with motion, without, and through a
 //! change of the whole scene.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use ipcam_alloc_count::{thread_allocations, CountingAllocator};
 use ipcam_motion::{Detector, Settings};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// A 640×480 frame: grey with a bright square at `x`, or a different scene altogether.
 fn frame(x: Option<usize>, shade: u8) -> Vec<u8> {
@@ -58,7 +34,7 @@ fn frames_after_the_first_allocate_nothing() {
     let other_scene = frame(None, 200);
     let mut detector = Detector::new(Settings::default());
     detector.feed_jpeg(&still).expect("reads");
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = thread_allocations();
     let mut started = false;
     for _ in 0..12 {
         detector.feed_jpeg(&still).expect("reads");
@@ -69,7 +45,7 @@ fn frames_after_the_first_allocate_nothing() {
     for _ in 0..5 {
         detector.feed_jpeg(&other_scene).expect("reads");
     }
-    let allocations = ALLOCATIONS.with(Cell::get) - before;
+    let allocations = thread_allocations() - before;
     assert!(started, "the moving square is motion");
     assert_eq!(allocations, 0, "allocations over {} frames", 12 + 20 + 5);
 }

@@ -5,49 +5,18 @@
 //! UDP viewer must not touch the heap. Only the server's own thread is counted, so the
 //! test's publisher and clients do not blur the figure.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ipcam_alloc_count::{watch_this_thread, watched_allocations, CountingAllocator};
 use ipcam_httpd::{Broadcast, Chunk};
 use ipcam_rtsp::{JpegChunk, Limits, Open, Server};
 
-struct Counting;
-
-thread_local! {
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-fn count_allocation() {
-    if COUNTED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_allocation();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_allocation();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[derive(Clone)]
 struct Jpeg(Arc<Vec<u8>>);
@@ -174,7 +143,7 @@ fn sending_frames_to_tcp_and_udp_viewers_does_not_allocate() {
     };
     let (server, handle) = Server::new(listener, &frames, Open, limits).unwrap();
     let server = std::thread::spawn(move || {
-        COUNTED.with(|c| c.set(true));
+        watch_this_thread();
         server.run()
     });
 
@@ -203,9 +172,9 @@ fn sending_frames_to_tcp_and_udp_viewers_does_not_allocate() {
         }
     };
     publish_and_wait(20);
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = watched_allocations();
     publish_and_wait(60);
-    let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let during = watched_allocations() - before;
     assert_eq!(during, 0, "allocations on the server thread for 60 frames");
 
     handle.shutdown();

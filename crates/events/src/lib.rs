@@ -56,6 +56,41 @@ pub mod naming;
 mod settings;
 mod worker;
 
+/// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod harness {
+    use crate::ftp::reply::{extended_passive_port, passive_port, read_reply};
+    pub use crate::ftp::reply::{MAX_LINE, MAX_REPLY_LINES};
+
+    /// One FTP reply as the control connection reads it, with what the client makes of it.
+    #[derive(Debug)]
+    pub struct ReadReply {
+        /// The reply code.
+        pub code: u16,
+        /// Its lines' text.
+        pub lines: Vec<String>,
+        /// The reply as an error message or log line shows it.
+        pub shown: String,
+        /// The data port it names, read as a `227` reply to `PASV`.
+        pub passive_port: Option<u16>,
+        /// The data port it names, read as a `229` reply to `EPSV`.
+        pub extended_passive_port: Option<u16>,
+    }
+
+    /// Reads the next reply off `input`, as the control connection reads the server's.
+    pub fn next_reply(input: &mut &[u8]) -> Result<ReadReply, String> {
+        let reply = read_reply(input).map_err(|err| err.to_string())?;
+        Ok(ReadReply {
+            code: reply.code,
+            shown: reply.to_string(),
+            passive_port: passive_port(&reply),
+            extended_passive_port: extended_passive_port(&reply),
+            lines: reply.lines,
+        })
+    }
+}
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;

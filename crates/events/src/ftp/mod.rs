@@ -41,7 +41,7 @@
 
 mod control;
 mod error;
-mod reply;
+pub(crate) mod reply;
 #[cfg(test)]
 mod script;
 

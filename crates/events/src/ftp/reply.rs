@@ -439,40 +439,6 @@ mod tests {
         }
     }
 
-    /// Inputs made of the pieces replies are parsed by, in random order and number
-    /// (a fixed xorshift sequence, so every run tries the same 20,000).
-    #[test]
-    fn no_input_makes_the_parsers_panic() {
-        const PIECES: [&[u8]; 16] = [
-            b"227", b"229", b"211", b"1", b"9", b" ", b"-", b"\r\n", b"\n", b"(", b")", b"|", b",",
-            b"255", b"\xc3", b"\xff",
-        ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let length = next() % 24;
-            let input: Vec<u8> = (0..length)
-                .flat_map(|_| PIECES[(next() % 16) as usize].iter().copied())
-                .collect();
-            let mut stream = &input[..];
-            while let Ok(reply) = read_reply(&mut stream) {
-                let _ = (passive_port(&reply), extended_passive_port(&reply));
-                let _ = reply.to_string();
-            }
-            let text = String::from_utf8_lossy(&input).into_owned();
-            let reply = Reply {
-                code: 227,
-                lines: vec![text],
-            };
-            let _ = (passive_port(&reply), extended_passive_port(&reply));
-        }
-    }
-
     #[test]
     fn listing_lines_are_bounded_and_the_last_may_lack_a_line_break() {
         let input = format!("a.jpg\r\nb.jpg\n{}", "c".repeat(10));

@@ -86,9 +86,7 @@ impl Control {
         if greeting.code == 120 {
             greeting = control.read()?;
         }
-        if greeting.code != 220 {
-            return Err(FtpError::Refused(greeting));
-        }
+        require(greeting, |greeting| greeting.code == 220)?;
         Ok(control)
     }
 
@@ -99,9 +97,7 @@ impl Control {
         if reply.is_completion() {
             return Ok(());
         }
-        if !reply.is_intermediate() {
-            return Err(FtpError::Refused(reply));
-        }
+        require(reply, Reply::is_intermediate)?;
         self.complete("PASS", Some(password)).map(drop)
     }
 
@@ -251,12 +247,7 @@ impl Control {
 
     /// The reply that ends a transfer: `2yz`, or the server's reason.
     fn finish_transfer(&mut self) -> Result<(), FtpError> {
-        let reply = self.read()?;
-        if reply.is_completion() {
-            Ok(())
-        } else {
-            Err(FtpError::Refused(reply))
-        }
+        require(self.read()?, Reply::is_completion).map(drop)
     }
 
     /// Sends a command and returns the reply if it is `2yz`, the reply as error if not.
@@ -287,12 +278,7 @@ impl Control {
         line: &str,
         wanted: impl Fn(&Reply) -> bool,
     ) -> Result<Reply, FtpError> {
-        let reply = self.exchange(line)?;
-        if wanted(&reply) {
-            Ok(reply)
-        } else {
-            Err(FtpError::Refused(reply))
-        }
+        require(self.exchange(line)?, wanted)
     }
 
     fn exchange(&mut self, line: &str) -> Result<Reply, FtpError> {
@@ -306,6 +292,15 @@ impl Control {
     fn read(&mut self) -> Result<Reply, FtpError> {
         self.connection.get_mut().deadline = Instant::now() + self.reply_timeout;
         read_reply(&mut self.connection)
+    }
+}
+
+/// `reply` if `wanted` takes it, else the reply as the server's refusal.
+fn require(reply: Reply, wanted: impl Fn(&Reply) -> bool) -> Result<Reply, FtpError> {
+    if wanted(&reply) {
+        Ok(reply)
+    } else {
+        Err(FtpError::Refused(reply))
     }
 }
 

@@ -9,6 +9,8 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use percent_encoding::percent_decode_str;
+
 use crate::wire::{self, field, Arg, Kind, Message, Value, FIXED_HEADER};
 use crate::Error;
 
@@ -287,22 +289,16 @@ fn parse_entry(entry: &str) -> Result<Socket, Error> {
     socket.ok_or_else(|| bad("no path= or abstract="))
 }
 
-/// A value with its `%XX` escapes decoded.
+/// A value with its `%XX` escapes decoded; `None` when a `%` is not followed by two hex
+/// digits (the decoder itself would pass such a `%` through as it is).
 fn unescape(value: &str) -> Option<Vec<u8>> {
-    let mut bytes = value.bytes();
-    let mut out = Vec::with_capacity(value.len());
-    while let Some(byte) = bytes.next() {
-        if byte == b'%' {
-            let hex = [bytes.next()?, bytes.next()?];
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            out.push(byte);
-        }
-    }
-    Some(out)
+    let well_formed = value.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    well_formed.then(|| percent_decode_str(value).collect())
 }
 
 #[cfg(test)]

@@ -303,9 +303,9 @@ fn unescape(value: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use ipcam_testkit::dbus::BareBus;
+
     use super::*;
-    use std::io::BufRead;
-    use std::process::{Child, Command, Stdio};
 
     const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -510,45 +510,12 @@ mod tests {
         assert!(matches!(err, Error::Io(_) | Error::Closed), "{err}");
     }
 
-    /// A private `dbus-daemon` killed on drop, and the address it printed.
-    struct Daemon(Child, String);
-
-    impl Daemon {
-        /// `None` (with the reason printed) where the machine has no dbus-daemon.
-        fn start(listen: &str) -> Option<Self> {
-            let spawned = Command::new("dbus-daemon")
-                .args(["--session", "--nofork", "--nopidfile", "--print-address"])
-                .arg(format!("--address={listen}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn();
-            let mut child = match spawned {
-                Ok(child) => child,
-                Err(err) => {
-                    eprintln!(
-                        "skipped: dbus-daemon cannot run ({err}; Debian package dbus-daemon)"
-                    );
-                    return None;
-                }
-            };
-            // The daemon prints its address once it listens.
-            let mut address = String::new();
-            let stdout = child.stdout.take().expect("piped");
-            std::io::BufReader::new(stdout)
-                .read_line(&mut address)
-                .expect("the daemon's address");
-            let daemon = Daemon(child, address.trim().to_owned());
-            assert!(!daemon.1.is_empty(), "dbus-daemon exited without listening");
-            Some(daemon)
-        }
-    }
-
-    impl Drop for Daemon {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+    /// A private `dbus-daemon` on `listen`; `None` (the reason printed) where the machine
+    /// has none.
+    fn bare_bus(listen: &str) -> Option<BareBus> {
+        BareBus::start(listen)
+            .map_err(|reason| eprintln!("skipped: {reason}"))
+            .ok()
     }
 
     fn bus_method<'a>(member: &'a str, args: &'a [Arg<'a>]) -> MethodCall<'a> {
@@ -561,8 +528,8 @@ mod tests {
         }
     }
 
-    fn talk_to_a_real_daemon(daemon: &Daemon) {
-        let mut connection = Connection::open(&daemon.1, TIMEOUT).expect("connect");
+    fn talk_to_a_real_daemon(daemon: &BareBus) {
+        let mut connection = Connection::open(daemon.address(), TIMEOUT).expect("connect");
         assert!(connection.unique_name().starts_with(':'));
         let own = connection.unique_name().to_owned();
         let owner = connection
@@ -592,11 +559,15 @@ mod tests {
     fn a_real_dbus_daemon_answers_on_a_socket_file() {
         let dir = tempfile::tempdir().unwrap();
         let listen = format!("unix:path={}", dir.path().join("bus").display());
-        if let Some(daemon) = Daemon::start(&listen) {
-            assert!(daemon.1.starts_with(&listen), "{}", daemon.1);
+        if let Some(daemon) = bare_bus(&listen) {
+            assert!(
+                daemon.address().starts_with(&listen),
+                "{}",
+                daemon.address()
+            );
             talk_to_a_real_daemon(&daemon);
             // An entry this client cannot use is passed over for the next.
-            let address = format!("tcp:host=127.0.0.1,port=9;{}", daemon.1);
+            let address = format!("tcp:host=127.0.0.1,port=9;{}", daemon.address());
             Connection::open(&address, TIMEOUT).expect("the unix: entry");
         }
     }
@@ -608,8 +579,12 @@ mod tests {
             .unwrap()
             .subsec_nanos();
         let name = format!("/tmp/ipcam-dbus-test-{}-{nanos}", std::process::id());
-        if let Some(daemon) = Daemon::start(&format!("unix:abstract={name}")) {
-            assert!(daemon.1.contains("abstract="), "{}", daemon.1);
+        if let Some(daemon) = bare_bus(&format!("unix:abstract={name}")) {
+            assert!(
+                daemon.address().contains("abstract="),
+                "{}",
+                daemon.address()
+            );
             talk_to_a_real_daemon(&daemon);
         }
     }

@@ -289,6 +289,8 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ipcam_testkit::dbus::BareBus;
+
     use super::*;
 
     #[test]
@@ -311,44 +313,11 @@ mod tests {
         }
     }
 
-    /// A bare `dbus-daemon` listening on `socket` (no services on it), killed on drop.
-    struct BareBus(std::process::Child);
-
-    impl BareBus {
-        /// `None` (the reason printed) where this machine has no dbus-daemon.
-        fn start(socket: &std::path::Path) -> Option<Self> {
-            use std::io::BufRead;
-            let spawned = std::process::Command::new(ipcam_testkit::dbus::DBUS_DAEMON)
-                .args(["--session", "--nofork", "--nopidfile", "--print-address"])
-                .arg(format!("--address=unix:path={}", socket.display()))
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn();
-            let mut child = match spawned {
-                Ok(child) => child,
-                Err(err) => {
-                    eprintln!("skipped: dbus-daemon cannot run ({err})");
-                    return None;
-                }
-            };
-            // The daemon prints its address once it listens.
-            let mut address = String::new();
-            let stdout = child.stdout.take().expect("piped");
-            let bus = BareBus(child);
-            std::io::BufReader::new(stdout)
-                .read_line(&mut address)
-                .expect("the daemon's address");
-            assert!(!address.is_empty(), "dbus-daemon exited without listening");
-            Some(bus)
-        }
-    }
-
-    impl Drop for BareBus {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+    /// A bare bus on `socket`; `None` (the reason printed) where this machine has none.
+    fn bare_bus(socket: &std::path::Path) -> Option<BareBus> {
+        BareBus::start(&format!("unix:path={}", socket.display()))
+            .map_err(|reason| eprintln!("skipped: {reason}"))
+            .ok()
     }
 
     /// The bus answers that no service owns timedated's name: an ordinary D-Bus error.
@@ -370,7 +339,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("bus");
         let mut bus = SystemBus::new(Some(format!("unix:path={}", socket.display())));
-        let Some(daemon) = BareBus::start(&socket) else {
+        let Some(daemon) = bare_bus(&socket) else {
             return;
         };
         assert_service_unknown(bus.set_ntp(true));
@@ -388,7 +357,7 @@ mod tests {
         }
         assert!(format!("{bus:?}").contains("connected: false"), "{bus:?}");
 
-        let Some(_daemon) = BareBus::start(&socket) else {
+        let Some(_daemon) = bare_bus(&socket) else {
             return;
         };
         assert_service_unknown(bus.set_ntp(true));

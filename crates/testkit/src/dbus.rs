@@ -137,6 +137,57 @@ impl Call {
     }
 }
 
+/// A bare `dbus-daemon` (the session configuration, no services on it) listening on an
+/// address of the test's choosing, killed on drop: for tests of the D-Bus client itself,
+/// which need a real bus but no systemd services, or a bus that goes away and comes back
+/// on the same socket.
+pub struct BareBus {
+    daemon: Child,
+    address: String,
+}
+
+impl BareBus {
+    /// Starts the daemon on `listen` (`unix:path=…`, `unix:abstract=…`) and waits until it
+    /// listens. `Err` says why this machine cannot run it (a test prints it as its skip
+    /// reason).
+    pub fn start(listen: &str) -> Result<Self, String> {
+        let mut daemon = Command::new(DBUS_DAEMON)
+            .args(["--session", "--nofork", "--nopidfile", "--print-address"])
+            .arg(format!("--address={listen}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{DBUS_DAEMON} cannot run ({e}; Debian package dbus-daemon)"))?;
+        let stdout = daemon.stdout.take().expect("piped");
+        let mut bus = BareBus {
+            daemon,
+            address: String::new(),
+        };
+        // The daemon prints its address once it listens.
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut bus.address)
+            .expect("the daemon's address");
+        bus.address.truncate(bus.address.trim_end().len());
+        assert!(
+            !bus.address.is_empty(),
+            "dbus-daemon exited without listening"
+        );
+        Ok(bus)
+    }
+
+    /// The address the daemon printed (`listen` with its `guid=`).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+impl Drop for BareBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
 /// A private bus with the mocked services on it.
 pub struct TestBus {
     dir: tempfile::TempDir,

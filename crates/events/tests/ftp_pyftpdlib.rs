@@ -5,15 +5,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{utc, wait_for, Camera};
 use ipcam_api::{CameraTimeZone, UploadConfig};
 use ipcam_events::{EmailSettings, Events, ManualClock, UploadSettings};
 use ipcam_testkit::files_under;
+use ipcam_testkit::process::ChildServer;
 
 const PASSWORD: &str = "py-secret";
 
@@ -51,7 +51,7 @@ fn python() -> Option<PathBuf> {
 
 /// A pyftpdlib server; killed by its PID when dropped.
 struct PyFtpd {
-    child: Child,
+    _server: ChildServer,
     port: u16,
     root: tempfile::TempDir,
 }
@@ -59,32 +59,18 @@ struct PyFtpd {
 impl PyFtpd {
     fn start(python: &Path) -> PyFtpd {
         let root = tempfile::tempdir().expect("server root");
-        let mut child = Command::new(python)
-            .args(["-c", SERVER])
-            .arg(root.path())
-            .arg(PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pyftpdlib starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the port line");
-        let port = line.trim().parse().unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("pyftpdlib printed no port: {line:?}")
-        });
-        PyFtpd { child, port, root }
-    }
-}
-
-impl Drop for PyFtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut command = Command::new(python);
+        command.args(["-c", SERVER]).arg(root.path()).arg(PASSWORD);
+        let (server, line) =
+            ChildServer::start(&mut command).unwrap_or_else(|reason| panic!("{reason}"));
+        let port = line
+            .parse()
+            .unwrap_or_else(|_| panic!("pyftpdlib printed no port: {line:?}"));
+        PyFtpd {
+            _server: server,
+            port,
+            root,
+        }
     }
 }
 

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use ipcam_dbus::{Arg, Connection, MethodCall, Value};
 
+use crate::process::ChildServer;
+
 /// The message bus daemon.
 pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 /// Debian's Python, which has python3-dbusmock and python3-dbus.
@@ -142,7 +144,7 @@ impl Call {
 /// which need a real bus but no systemd services, or a bus that goes away and comes back
 /// on the same socket.
 pub struct BareBus {
-    daemon: Child,
+    _daemon: ChildServer,
     address: String,
 }
 
@@ -151,40 +153,22 @@ impl BareBus {
     /// listens. `Err` says why this machine cannot run it (a test prints it as its skip
     /// reason).
     pub fn start(listen: &str) -> Result<Self, String> {
-        let mut daemon = Command::new(DBUS_DAEMON)
+        let mut command = Command::new(DBUS_DAEMON);
+        command
             .args(["--session", "--nofork", "--nopidfile", "--print-address"])
-            .arg(format!("--address={listen}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{DBUS_DAEMON} cannot run ({e}; Debian package dbus-daemon)"))?;
-        let stdout = daemon.stdout.take().expect("piped");
-        let mut bus = BareBus {
-            daemon,
-            address: String::new(),
-        };
+            .arg(format!("--address={listen}"));
         // The daemon prints its address once it listens.
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut bus.address)
-            .expect("the daemon's address");
-        bus.address.truncate(bus.address.trim_end().len());
-        assert!(
-            !bus.address.is_empty(),
-            "dbus-daemon exited without listening"
-        );
-        Ok(bus)
+        let (daemon, address) = ChildServer::start(&mut command)
+            .map_err(|reason| format!("{reason}; Debian package dbus-daemon"))?;
+        Ok(BareBus {
+            _daemon: daemon,
+            address,
+        })
     }
 
     /// The address the daemon printed (`listen` with its `guid=`).
     pub fn address(&self) -> &str {
         &self.address
-    }
-}
-
-impl Drop for BareBus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }
 

@@ -1,6 +1,7 @@
 //! Real servers for tests, on 127.0.0.1: an FTP server (libunftp with its file system
 //! backend), a small SMTP sink, a dyndns2 update server, and a private D-Bus with
-//! systemd's services mocked by python-dbusmock ([`dbus`]). The workers' own tests and
+//! systemd's services mocked by python-dbusmock ([`dbus`]), and the handle of servers a
+//! test runs as child processes ([`process`]). The workers' own tests and
 //! the daemon's black-box tests both talk to them, so there is one copy of each, not one
 //! per test suite.
 //!
@@ -14,6 +15,7 @@ pub mod dbus;
 pub mod dyndns;
 pub mod ftp;
 pub mod log_capture;
+pub mod process;
 pub mod smtp;
 
 /// A port on 127.0.0.1 that nothing listens on (until a test starts a server there).
